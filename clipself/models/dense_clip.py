@@ -1,0 +1,113 @@
+"""``DenseCLIP``: an open_clip CLIP with dense (per-patch) features at any input size."""
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .pooling import mask_pool, roi_features
+from .towers import DenseTower, make_tower
+
+
+class DenseCLIP(nn.Module):
+    """Wraps an open_clip ``CLIP``/``CustomTextCLIP`` (``self.clip``; its state dict keys are open_clip's
+    under ``clip.``) and adds the dense path of CLIPSelf.
+
+    Args:
+        clip: the open_clip model.
+        model_name: its open_clip name (recorded in exports).
+        tokenizer: the open_clip tokenizer for ``encode_text`` inputs.
+    """
+
+    def __init__(self, *, clip: nn.Module, model_name: str, tokenizer=None):
+        super().__init__()
+        self.clip = clip
+        self.model_name = model_name
+        self.tokenizer = tokenizer
+        self.tower: DenseTower = make_tower(clip.visual)
+
+    # -- properties -----------------------------------------------------------------------------------
+    @property
+    def patch_size(self):
+        """``(ph, pw)`` in pixels."""
+        return self.tower.patch_size
+
+    @property
+    def embed_dim(self) -> int:
+        return self.clip.text_projection.shape[1] if hasattr(self.clip, 'text_projection') \
+            else self.clip.text.text_projection.shape[1]
+
+    @property
+    def image_size(self):
+        """The pre-training input size ``(H, W)`` (the teacher/crop size)."""
+        g, p = self.tower.pretrain_grid, self.tower.patch_size
+        return g[0] * p[0], g[1] * p[1]
+
+    @property
+    def image_mean(self):
+        return getattr(self.clip.visual, 'image_mean', None) or (0.48145466, 0.4578275, 0.40821073)
+
+    @property
+    def image_std(self):
+        return getattr(self.clip.visual, 'image_std', None) or (0.26862954, 0.26130258, 0.27577711)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute block activations in backward (saves memory when training the image tower)."""
+        self.tower.grad_checkpointing = enable
+
+    # -- image side -----------------------------------------------------------------------------------
+    def encode_image(self, images: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        """The CLS ("crop") embedding: ``[B, 3, H, W] -> [B, D]``; all blocks attend globally.
+
+        At the pre-training size this equals open_clip's ``encode_image``; other sizes get resized
+        position encodings as in :meth:`encode_dense`.
+        """
+        tokens, _, _ = self.tower.forward_tokens(images, dense=False)
+        x = self.tower.head(tokens[:, 0])  # shape: [B, D]
+        return F.normalize(x, dim=-1) if normalize else x
+
+    def encode_dense(self, images: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        """Dense features: ``[B, 3, H, W] -> [B, D, H // p, W // p]``.
+
+        Blocks 0..L-2 attend globally; the last block runs without query-key attention; the CLS token is
+        dropped and the final norm + projection apply to every patch token. Remainder pixels on the
+        right/bottom (``H % p``, ``W % p``) are dropped.
+        """
+        tokens, (h, w), _ = self.tower.forward_tokens(images, dense=True)
+        x = self.tower.head(tokens[:, 1:])  # shape: [B, h*w, D]
+        if normalize:
+            x = F.normalize(x, dim=-1)
+        return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
+
+    def forward_features(self, images: torch.Tensor, out_indices: Sequence[int],
+                         dense_last: bool = True) -> List[torch.Tensor]:
+        """Token maps after the given blocks, CLS dropped: a list of ``[B, C, H // p, W // p]`` (width C,
+        before the final norm). With ``dense_last`` the last block is the attention-free one (F-ViT taps)."""
+        _, (h, w), outs = self.tower.forward_tokens(images, dense=dense_last, out_indices=out_indices)
+        return [o[:, 1:].transpose(1, 2).reshape(o.shape[0], -1, h, w) for o in outs]
+
+    def roi_features(self, dense: torch.Tensor, boxes: Sequence[torch.Tensor], **kwargs) -> torch.Tensor:
+        """:func:`clipself.models.roi_features` with this model's patch size: boxes xyxy in input pixels."""
+        return roi_features(dense, boxes, patch_size=self.patch_size, **kwargs)
+
+    def mask_pool(self, dense: torch.Tensor, masks: Sequence[torch.Tensor], **kwargs) -> torch.Tensor:
+        """:func:`clipself.models.mask_pool`."""
+        return mask_pool(dense, masks, **kwargs)
+
+    # -- text side ------------------------------------------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        """``N`` strings -> ``[N, context_length]`` token ids."""
+        if self.tokenizer is None:
+            raise RuntimeError('this model was built without a tokenizer')
+        return self.tokenizer(list(texts))
+
+    def encode_text(self, tokens: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        """``[N, L]`` token ids -> ``[N, D]``."""
+        return self.clip.encode_text(tokens, normalize=normalize)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Same as :meth:`encode_dense`."""
+        return self.encode_dense(images)
+
+    def extra_repr(self) -> str:
+        return f'model_name={self.model_name!r}, patch_size={self.patch_size}'

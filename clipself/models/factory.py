@@ -1,0 +1,104 @@
+"""``build_clip``: an open_clip architecture by name + weights from a local file, as a ``DenseCLIP``."""
+import contextlib
+import difflib
+import logging
+import os
+from typing import Optional, Union
+
+import open_clip
+import torch
+
+from . import tiny  # noqa: F401  (registers the tiny towers and their configs)
+from .checkpoint import CheckpointError, load_state_dict_into, read_checkpoint
+from .dense_clip import DenseCLIP
+
+logger = logging.getLogger(__name__)
+
+# where the README tells users to put the public checkpoints
+KNOWN_FILES = {
+    'EVA02-B-16': 'checkpoints/EVA02_CLIP_B_psz16_s8B.pt',
+    'EVA02-L-14-336': 'checkpoints/EVA02_CLIP_L_336_psz14_s6B.pt',
+    'ViT-B-16': 'checkpoints/ViT-B-16.pt',
+    'ViT-L-14-336': 'checkpoints/ViT-L-14-336px.pt',
+}
+
+
+@contextlib.contextmanager
+def _quiet_open_clip():
+    """open_clip warns 'No pretrained weights loaded' on the root logger; we load weights ourselves."""
+    def drop(record):
+        return 'pretrained weights loaded' not in record.getMessage()
+    root = logging.getLogger()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
+
+
+def _check_name(model_name: str) -> None:
+    names = open_clip.list_models()
+    if model_name not in names:
+        close = difflib.get_close_matches(model_name, names, n=5, cutoff=0.5)
+        hint = f' Did you mean: {", ".join(close)}?' if close else ''
+        raise ValueError(f'unknown model name {model_name!r}: not an open_clip or clipself architecture.'
+                         f'{hint} (open_clip.list_models() lists them all)')
+
+
+def _missing_file_message(model_name: str, pretrained: str) -> str:
+    where = KNOWN_FILES.get(model_name.replace('-quickgelu', ''))
+    msg = f'checkpoint {pretrained!r} for {model_name} not found.'
+    if not os.path.splitext(pretrained)[1] and os.sep not in pretrained:
+        msg += (f' {pretrained!r} looks like an open_clip pretrained tag: clipself never downloads weights;'
+                ' download the file yourself and pass its path.')
+    if where:
+        msg += f' The usual place for this model is {where} (see checkpoints/README.md).'
+    return msg
+
+
+def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = None, *,
+               device: Union[str, torch.device] = 'cpu', quick_gelu: Optional[bool] = None) -> DenseCLIP:
+    """Build a CLIP with dense features.
+
+    Args:
+        model_name: an open_clip architecture (``'EVA02-B-16'``, ``'EVA02-L-14-336'``, ``'ViT-B-16'``,
+            ``'ViT-L-14-336'``, ``'ViT-B-16-quickgelu'``, ...) or a clipself tiny one (``'ViT-Tiny-8'``,
+            ``'EVA02-Tiny-8'``).
+        pretrained: path of a local checkpoint in any supported format (see
+            :mod:`clipself.models.checkpoint`); None leaves the weights randomly initialised.
+        quick_gelu: force QuickGELU on/off; by default OpenAI checkpoints switch it on (their weights
+            were trained with it), everything else uses the config's activation.
+    Returns:
+        A :class:`DenseCLIP` in eval mode; ``model.load_report`` says what was loaded.
+    Raises:
+        ValueError: unknown model name. FileNotFoundError: missing checkpoint (says where to put it).
+        CheckpointError: unreadable checkpoint, another architecture's, or one that leaves image-tower
+        weights uninitialised.
+    """
+    _check_name(model_name)
+    sd = fmt = None
+    path = None
+    if pretrained is not None:
+        path = os.fspath(pretrained)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(_missing_file_message(model_name, path))
+        sd, fmt, meta = read_checkpoint(path)
+        saved = meta.get('model_name')
+        if saved and saved.replace('-quickgelu', '') != model_name.replace('-quickgelu', ''):
+            raise CheckpointError(f'{path} was exported from {saved!r}, not {model_name!r}')
+        if saved and saved.endswith('-quickgelu') and quick_gelu is None:
+            quick_gelu = True
+    if quick_gelu is None:
+        quick_gelu = fmt in ('openai', 'openai_jit') and not model_name.endswith('-quickgelu')
+        if quick_gelu:
+            logger.info('%s holds OpenAI weights: using QuickGELU (as %s-quickgelu)', path, model_name)
+    with _quiet_open_clip():
+        clip = open_clip.create_model(model_name, pretrained=None, device='cpu',
+                                      force_quick_gelu=bool(quick_gelu))
+    if sd is None:
+        logger.info('%s: randomly initialised (no checkpoint given)', model_name)
+    name = model_name + ('-quickgelu' if quick_gelu and not model_name.endswith('-quickgelu') else '')
+    report = load_state_dict_into(clip, sd, fmt, path) if sd is not None else None
+    model = DenseCLIP(clip=clip, model_name=name, tokenizer=open_clip.get_tokenizer(model_name))
+    model.load_report = report
+    return model.to(device).eval()

@@ -1,0 +1,215 @@
+"""Run an open_clip image tower at any input size, with CLIPSelf's attention-free last block.
+
+A tower adapter holds references to the modules of an open_clip ``visual`` (it owns no weights) and
+exposes the steps every dense use needs: embed the patches (position encodings resized to the grid),
+run block ``i`` (global attention, torch SDPA inside), run a block WITHOUT query-key attention
+(``x + proj(v(norm1(x)))`` then the MLP), and apply the final norm + projection to tokens.
+
+Two families are supported:
+- :class:`EvaTower`: open_clip's timm-based EVA02 towers (``timm.models.eva.Eva``, RoPE + abs pos embed);
+- :class:`OpenAITower`: open_clip's own ``VisionTransformer`` (OpenAI CLIP ViTs, LAION ViTs, ...).
+"""
+from abc import ABC, abstractmethod
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+from .pos_embed import GridCache, eva_rope, resize_pos_embed
+
+Grid = Tuple[int, int]
+
+
+class DenseTower(ABC):
+    """Common driver; subclasses implement :meth:`embed`, :meth:`block`, :meth:`block_without_attn`,
+    :meth:`head`. Instances are plain objects (not modules): parameters live in the open_clip model."""
+
+    patch_size: Tuple[int, int]
+    pretrain_grid: Grid
+    width: int
+    grad_checkpointing: bool = False
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.blocks)
+
+    def grid_for(self, image_hw: Sequence[int]) -> Grid:
+        """Token grid of an input of ``image_hw`` pixels: ``floor(H/p) x floor(W/p)``."""
+        h, w = image_hw
+        gh, gw = h // self.patch_size[0], w // self.patch_size[1]
+        if gh < 1 or gw < 1:
+            raise ValueError(f'input of {h}x{w} px is smaller than one {self.patch_size} patch')
+        return gh, gw
+
+    def forward_tokens(self, images: torch.Tensor, *, dense: bool,
+                       out_indices: Optional[Sequence[int]] = None):
+        """Run the tower.
+
+        Args:
+            images: ``[B, 3, H, W]`` normalised pixels, any H, W >= patch size.
+            dense: if True the last block runs without query-key attention (CLIPSelf's dense path).
+            out_indices: block indices whose outputs are also returned (``[B, 1 + h*w, C]`` each).
+        Returns:
+            ``(tokens [B, 1 + h*w, C], grid (h, w), [intermediate tokens ...])``; token 0 is CLS.
+        """
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f'images must be [B, 3, H, W], got {tuple(images.shape)}')
+        x, grid, ctx = self.embed(images)
+        wanted = set(out_indices or ())
+        bad = [i for i in wanted if not -self.num_blocks <= i < self.num_blocks]
+        if bad:
+            raise ValueError(f'out_indices {bad} outside the {self.num_blocks} blocks')
+        wanted = {i % self.num_blocks for i in wanted}
+        outs: List[torch.Tensor] = []
+        last = self.num_blocks - 1
+        for i in range(self.num_blocks):
+            fn = self.block_without_attn if (dense and i == last) else self.block
+            if self.grad_checkpointing and torch.is_grad_enabled() and x.requires_grad:
+                x = checkpoint(fn, i, x, ctx, use_reentrant=False)
+            else:
+                x = fn(i, x, ctx)
+            if i in wanted:
+                outs.append(x)
+        return x, grid, outs
+
+    @abstractmethod
+    def embed(self, images: torch.Tensor):
+        """``[B, 3, H, W]`` -> ``(tokens [B, 1 + h*w, C], grid (h, w), ctx)``; ctx is passed to blocks."""
+
+    @abstractmethod
+    def block(self, i: int, x: torch.Tensor, ctx) -> torch.Tensor:
+        """Block ``i`` as trained (global attention): ``[B, N, C] -> [B, N, C]``."""
+
+    @abstractmethod
+    def block_without_attn(self, i: int, x: torch.Tensor, ctx) -> torch.Tensor:
+        """Block ``i`` with ``x + proj(v(norm1(x)))`` in place of attention, then its MLP."""
+
+    @abstractmethod
+    def head(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Final norm + projection to the CLIP space: ``[..., C] -> [..., D]`` (not normalised)."""
+
+
+class EvaTower(DenseTower):
+    """open_clip ``TimmModel`` wrapping a timm ``Eva`` trunk with token pooling (EVA02-CLIP)."""
+
+    def __init__(self, visual: nn.Module):
+        trunk = visual.trunk
+        if trunk.global_pool != 'token' or trunk.num_prefix_tokens != 1 or trunk.attn_pool is not None:
+            raise ValueError('dense features need an Eva trunk with one CLS token and token pooling, got '
+                             f'global_pool={trunk.global_pool!r}, prefix tokens={trunk.num_prefix_tokens}')
+        if not all(type(b).__name__ == 'EvaBlock' for b in trunk.blocks):
+            raise ValueError('only pre-norm EvaBlock towers are supported')
+        self.visual, self.trunk, self.blocks = visual, trunk, trunk.blocks
+        self.patch_size = tuple(trunk.patch_embed.patch_size)
+        self.pretrain_grid = tuple(trunk.patch_embed.grid_size)
+        self.width = trunk.embed_dim
+        self._pos_cache = GridCache()
+        self._rope_cache = {}  # (grid, device) -> [h*w, 2*head_dim]; RoPE has no weights
+
+    def embed(self, images):
+        t = self.trunk
+        x = t.patch_embed.proj(images)  # shape: [B, C, h, w]; remainder pixels dropped by the stride
+        grid = (x.shape[-2], x.shape[-1])
+        x = t.patch_embed.norm(x.flatten(2).transpose(1, 2))  # shape: [B, h*w, C]
+        x = torch.cat([t.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
+        if t.pos_embed is not None:
+            pe = self._pos_cache.get(t.pos_embed, grid,
+                                     lambda: resize_pos_embed(t.pos_embed, self.pretrain_grid, grid))
+            x = x + pe.to(x.dtype)
+        x = t.norm_pre(t.pos_drop(x))
+        rope = None
+        if t.rope is not None:
+            key = (grid, x.device)
+            rope = self._rope_cache.get(key)
+            if rope is None:
+                rope = self._rope_cache[key] = eva_rope(t.rope, grid, x.device)
+        return x, grid, rope
+
+    def block(self, i, x, rope):
+        return self.blocks[i](x, rope=rope)
+
+    def block_without_attn(self, i, x, rope):
+        blk = self.blocks[i]
+        attn = blk.attn
+        y = blk.norm1(x)
+        if attn.v_proj is not None:
+            v = attn.v_proj(y)
+        else:  # fused qkv: the V slice
+            c = attn.qkv.weight.shape[0] // 3
+            v = F.linear(y, attn.qkv.weight[2 * c:], attn.v_bias)
+        if attn.gate is not None:
+            v = v * attn.gate(y).sigmoid()
+        out = attn.proj_drop(attn.proj(attn.norm(v)))
+        if blk.gamma_1 is not None:
+            out = blk.gamma_1 * out
+        x = x + blk.drop_path1(out)
+        out = blk.mlp(blk.norm2(x))
+        if blk.gamma_2 is not None:
+            out = blk.gamma_2 * out
+        return x + blk.drop_path2(out)
+
+    def head(self, tokens):
+        t = self.trunk
+        return self.visual.head(t.head(t.head_drop(t.fc_norm(t.norm(tokens)))))
+
+
+class OpenAITower(DenseTower):
+    """open_clip ``VisionTransformer`` (OpenAI-style: ``conv1``, ``ln_pre``, ``resblocks``, ``ln_post``, ``proj``)."""
+
+    def __init__(self, visual: nn.Module):
+        if visual.attn_pool is not None or visual.pool_type != 'tok' or visual.final_ln_after_pool:
+            raise ValueError('dense features need a VisionTransformer with CLS-token pooling and no '
+                             'attentional pooler')
+        blocks = visual.transformer.resblocks
+        if not all(type(b).__name__ == 'ResidualAttentionBlock' for b in blocks):
+            raise ValueError('only standard ResidualAttentionBlock towers are supported')
+        if not all(b.attn.batch_first for b in blocks):
+            raise ValueError('expected batch-first attention blocks (open_clip >= 2.24)')
+        self.visual, self.blocks = visual, blocks
+        self.patch_size = tuple(visual.patch_size)
+        self.pretrain_grid = tuple(visual.grid_size)
+        self.width = visual.conv1.out_channels
+        self._pos_cache = GridCache()
+
+    def embed(self, images):
+        v = self.visual
+        x = v.conv1(images)  # shape: [B, C, h, w]
+        grid = (x.shape[-2], x.shape[-1])
+        x = x.flatten(2).transpose(1, 2)  # shape: [B, h*w, C]
+        cls = v.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], dim=1)
+        pe = self._pos_cache.get(v.positional_embedding, grid,
+                                 lambda: resize_pos_embed(v.positional_embedding, self.pretrain_grid, grid))
+        x = x + pe.to(x.dtype)
+        return v.ln_pre(v.patch_dropout(x)), grid, None
+
+    def block(self, i, x, ctx):
+        return self.blocks[i](x)
+
+    def block_without_attn(self, i, x, ctx):
+        blk = self.blocks[i]
+        mha = blk.attn
+        c = mha.embed_dim
+        bias = mha.in_proj_bias[2 * c:] if mha.in_proj_bias is not None else None
+        v = F.linear(blk.ln_1(x), mha.in_proj_weight[2 * c:], bias)  # the V slice of in_proj
+        x = x + blk.ls_1(mha.out_proj(v))
+        return x + blk.ls_2(blk.mlp(blk.ln_2(x)))
+
+    def head(self, tokens):
+        v = self.visual
+        x = v.ln_post(tokens)
+        return x @ v.proj if v.proj is not None else x
+
+
+def make_tower(visual: nn.Module) -> DenseTower:
+    """The adapter for an open_clip ``model.visual``; a clear error for towers without a dense path."""
+    trunk = getattr(visual, 'trunk', None)
+    if trunk is not None and type(trunk).__name__ == 'Eva':
+        return EvaTower(visual)
+    if type(visual).__name__ == 'VisionTransformer' and hasattr(visual, 'conv1'):
+        return OpenAITower(visual)
+    kind = type(trunk).__name__ if trunk is not None else type(visual).__name__
+    raise ValueError(f'no dense-feature path for image tower {kind}: supported are open_clip '
+                     'VisionTransformer (OpenAI-style ViTs) and timm Eva (EVA02-CLIP) towers')
