@@ -157,6 +157,27 @@ def to_open_clip(sd: StateDict, fmt: str, clip: nn.Module) -> StateDict:
     return sd
 
 
+# timm Eva key pieces -> EVA-CLIP's (the inverse of timm's checkpoint_filter_fn for EVA02-CLIP towers)
+_TIMM_TO_EVA_CLIP = (('attn.q_proj.bias', 'attn.q_bias'), ('attn.v_proj.bias', 'attn.v_bias'),
+                     ('attn.norm.', 'attn.inner_attn_ln.'), ('mlp.fc1_g.', 'mlp.w1.'),
+                     ('mlp.fc1_x.', 'mlp.w2.'), ('mlp.norm.', 'mlp.ffn_ln.'), ('mlp.fc2.', 'mlp.w3.'))
+
+
+def to_eva_clip(sd: StateDict) -> StateDict:
+    """open_clip keys of an EVA02 model -> the EVA-CLIP / CLIPSelf layout (``visual.blocks.N.attn.q_bias``,
+    ``mlp.w1``, ``visual.head``, ``text.*``), for use in the original EVA-CLIP / CLIPSelf / F-ViT code."""
+    if not any(k.startswith('visual.trunk.') for k in sd):
+        raise CheckpointError('to_eva_clip needs the state dict of an EVA02 (timm-tower) open_clip model')
+    out = {}
+    for k, v in sd.items():
+        if k.startswith('visual.trunk.'):
+            k = 'visual.' + k[len('visual.trunk.'):]
+            for a, b in _TIMM_TO_EVA_CLIP:
+                k = k.replace(a, b)
+        out[k] = v
+    return out
+
+
 def load_state_dict_into(clip: nn.Module, sd: StateDict, fmt: str, path: str) -> LoadReport:
     """Load converted weights; refuse loads that leave image-tower weights uninitialised.
 

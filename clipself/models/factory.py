@@ -75,6 +75,8 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
         CheckpointError: unreadable checkpoint, another architecture's, or one that leaves image-tower
         weights uninitialised.
     """
+    if model_name.endswith('-quickgelu') and model_name not in open_clip.list_models():
+        model_name, quick_gelu = model_name[:-len('-quickgelu')], True  # e.g. 'ViT-Tiny-8-quickgelu'
     _check_name(model_name)
     sd = fmt = None
     path = None
