@@ -62,13 +62,14 @@ def roi_features(dense: torch.Tensor, boxes: Sequence[torch.Tensor], *, patch_si
     if len(boxes) != dense.shape[0]:
         raise ValueError(f'got {len(boxes)} box lists for a batch of {dense.shape[0]} images')
     ph, pw = (patch_size, patch_size) if isinstance(patch_size, int) else patch_size
-    if ph != pw:  # torchvision's roi_align takes one scale: rescale x to the y stride
-        boxes = [b * b.new_tensor([ph / pw, 1.0, ph / pw, 1.0]) for b in boxes]
-    boxes = [check_boxes(b, image_hw, name=f'boxes[{i}]', clip=clip).to(dense.dtype)
-             for i, b in enumerate(boxes)]
+    boxes = [check_boxes(b, image_hw, name=f'boxes[{i}]', clip=clip) for i, b in enumerate(boxes)]
     if sum(len(b) for b in boxes) == 0:
         return dense.new_zeros(0, dense.shape[1])
-    feats = roi_align(dense, boxes, output_size=(1, 1), spatial_scale=1.0 / ph, sampling_ratio=-1,
+    # token units by true division (84 / 14 == 6 exactly, 84 * float(1/14) is not, and RoIAlign's adaptive
+    # sampling count ceil(roi size) would then jump from 1 to 2 samples per bin)
+    stride = torch.tensor([pw, ph, pw, ph], dtype=torch.float64)
+    boxes = [(b.double() / stride.to(b.device)).to(dense.dtype) for b in boxes]
+    feats = roi_align(dense, boxes, output_size=(1, 1), spatial_scale=1.0, sampling_ratio=-1,
                       aligned=True)[:, :, 0, 0]  # shape: [sum K, D]
     return F.normalize(feats, dim=-1) if normalize else feats
 
