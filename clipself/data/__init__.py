@@ -1,0 +1,1 @@
+"""Datasets, transforms and generated data for tests and demos."""
