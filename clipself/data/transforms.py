@@ -60,3 +60,11 @@ def crop_resize_pad(image: torch.Tensor, box: Sequence[float], size: int) -> tor
     crop = TF.resize(crop, [nh, nw], interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
     top, left = (size - nh) // 2, (size - nw) // 2
     return F.pad(crop, (left, size - nw - left, top, size - nh - top), value=0)
+
+
+def enlarge_box(box: Sequence[float], factor: float, image_hw: Sequence[int]) -> Tuple[float, float, float, float]:
+    """Scale an xyxy box about its centre by ``factor`` and clip it to ``image_hw = (H, W)``."""
+    x1, y1, x2, y2 = [float(v) for v in box]
+    cx, cy, hw, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * factor / 2, (y2 - y1) * factor / 2
+    h, w = image_hw
+    return max(0.0, cx - hw), max(0.0, cy - hh), min(float(w), cx + hw), min(float(h), cy + hh)
