@@ -5,7 +5,7 @@ setup(
     version='0.1.0',
     description='Dense CLIP features, CLIPSelf self-distillation and open-vocabulary detection/segmentation',
     packages=find_packages(include=['clipself', 'clipself.*']),
-    package_data={'clipself': ['data/class_names/*.txt', 'data/class_names/*.json']},
+    package_data={'clipself': ['models/vocab/*.json', 'models/model_configs/*.json']},
     python_requires='>=3.10',
     install_requires=['torch', 'torchvision', 'open_clip_torch', 'timm', 'safetensors', 'numpy', 'pillow'],
 )
