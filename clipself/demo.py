@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .data.synthetic import SHAPES, make_scene
-from .data.transforms import crop_resize_pad, enlarge_box, normalize, to_tensor
+from .data.transforms import crop_resize_pad, enlarge_box, normalize, to_pil, to_tensor
 from .models import build_clip
 from .models.text import build_text_embeddings
 from .visualization import pca_rgb, similarity_map
@@ -49,13 +49,14 @@ def run_demo(out_dir: str, *, seed: int = 0, num_scenes: int = 24, scene_size: i
     rois, masks, crops, labels, dense_maps = [], [], [], [], []
     with torch.no_grad():
         for s in scenes:
-            img = to_tensor(s.image)  # shape: [3, H, W] uint8
-            x = normalize(img)[None]
+            pil = to_pil(s.image)
+            x = normalize(to_tensor(pil))[None]  # shape: [1, 3, H, W]
             dense = model.encode_dense(x)  # shape: [1, D, H/p, W/p]
             boxes = torch.from_numpy(s.boxes)
             rois.append(model.roi_features(dense, [boxes]))
             masks.append(model.mask_pool(dense, [torch.from_numpy(s.masks)]))
-            crop_batch = torch.stack([normalize(crop_resize_pad(img, enlarge_box(b, 1.5, img.shape[-2:]), crop_size))
+            hw = s.image.shape[:2]
+            crop_batch = torch.stack([normalize(crop_resize_pad(pil, enlarge_box(b, 1.5, hw), crop_size))
                                       for b in s.boxes])
             crops.append(model.encode_image(crop_batch))
             labels.append(torch.from_numpy(s.labels))

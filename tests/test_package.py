@@ -34,16 +34,18 @@ def test_scenes_are_seeded_and_consistent():
 
 
 def test_resize_pad_and_boxes():
-    img = torch.randint(0, 255, (3, 60, 120), dtype=torch.uint8)
+    img = np.random.default_rng(0).integers(0, 255, (60, 120, 3), dtype=np.uint8)
     out, scale = resize_pad(img, 64)
     assert out.shape == (3, 64, 64) and scale == pytest.approx(64 / 120)
-    assert (out[:, 32:] == 0).all()  # bottom padding (60 * 64/120 = 32 rows of image)
+    assert (out[:, 32:] == 0).all() and (out[:, :32] > 0).any()  # 60 * 64/120 = 32 image rows, then padding
     crop = crop_resize_pad(img, (10, 10, 30, 50), 32)  # 20 wide, 40 tall -> 16 x 32, centred
     assert crop.shape == (3, 32, 32)
     assert (crop[:, :, :8] == 0).all() and (crop[:, :, 24:] == 0).all()
+    # PIL rounds the box: (9.6, 10.4, 29.6, 49.5) crops the same pixels as (10, 10, 30, 50)
+    torch.testing.assert_close(crop_resize_pad(img, (9.6, 10.4, 29.6, 49.5), 32), crop)
     assert enlarge_box((10, 10, 30, 50), 1.5, (60, 120)) == (5.0, 0.0, 35.0, 60.0)
     with pytest.raises(ValueError, match='empty'):
-        crop_resize_pad(img, (130, 10, 140, 20), 32)
+        crop_resize_pad(img, (30, 10, 30.2, 20), 32)
     x = normalize(torch.full((3, 2, 2), 255, dtype=torch.uint8))
     assert x.dtype == torch.float32 and x.max() > 1.5
 

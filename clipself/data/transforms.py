@@ -1,28 +1,37 @@
-"""Image transforms of the CLIPSelf recipe, on tensors.
+"""Image transforms of the CLIPSelf recipe, on PIL images (as the reference does, so pixels agree).
 
-- :func:`resize_pad`: the student / dense input: resize so the longest side is ``size``, pad right and
-  bottom with 0 to ``size x size``; boxes scale with the image (no offset).
-- :func:`crop_resize_pad`: a teacher crop: cut a box out of the original image, resize it keeping the
-  aspect ratio so the long side is ``size``, pad it centred with 0 to a square.
-- :func:`normalize`: CLIP mean/std normalisation.
-Padding uses pixel value 0 (black) before normalisation, as open_clip's resize-max-size transform does.
+- :func:`resize_pad`: the student / dense input: resize so the longest side is ``size`` (PIL bicubic),
+  pad right and bottom with 0 to ``size x size``; a box scales with the image (no offset).
+- :func:`crop_resize_pad`: a teacher crop: cut a box out of the ORIGINAL image (PIL rounds the box to
+  whole pixels), resize it keeping the aspect ratio so the long side is ``size``, pad it centred with 0.
+- :func:`normalize`: uint8 ``[.., 3, H, W]`` -> CLIP mean/std normalised float.
+Padding is pixel value 0 (black) before normalisation, as open_clip's resize-longest transforms do.
 """
-from typing import Sequence, Tuple
+from typing import Sequence, Tuple, Union
 
+import numpy as np
 import torch
-import torch.nn.functional as F
-from torchvision.transforms.v2 import functional as TF
+from PIL import Image
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
+ImageLike = Union[Image.Image, np.ndarray]
 
-def to_tensor(image) -> torch.Tensor:
-    """``[H, W, 3]`` uint8 numpy/PIL -> ``[3, H, W]`` uint8 tensor."""
-    t = torch.as_tensor(__import__('numpy').asarray(image))
-    if t.dim() != 3 or t.shape[-1] != 3:
-        raise ValueError(f'expected an [H, W, 3] RGB image, got {tuple(t.shape)}')
-    return t.permute(2, 0, 1).contiguous()
+
+def to_pil(image: ImageLike) -> Image.Image:
+    """``[H, W, 3]`` uint8 array or PIL image -> RGB PIL image."""
+    if isinstance(image, Image.Image):
+        return image.convert('RGB') if image.mode != 'RGB' else image
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[-1] != 3 or arr.dtype != np.uint8:
+        raise ValueError(f'expected an [H, W, 3] uint8 RGB image, got {arr.shape} {arr.dtype}')
+    return Image.fromarray(arr)
+
+
+def to_tensor(image: ImageLike) -> torch.Tensor:
+    """RGB image -> ``[3, H, W]`` uint8 tensor."""
+    return torch.from_numpy(np.array(to_pil(image), dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def normalize(image: torch.Tensor, mean: Sequence[float] = OPENAI_MEAN,
@@ -34,32 +43,38 @@ def normalize(image: torch.Tensor, mean: Sequence[float] = OPENAI_MEAN,
     return (x - m) / s
 
 
-def resize_pad(image: torch.Tensor, size: int) -> Tuple[torch.Tensor, float]:
-    """``[3, H, W]`` -> ``([3, size, size], scale)``: longest side resized to ``size`` (bicubic, antialiased),
-    right/bottom padded with 0. A box ``b`` (xyxy pixels) of the input is ``b * scale`` in the output."""
-    h, w = image.shape[-2:]
-    scale = size / max(h, w)
+def _resize_longest(img: Image.Image, size: int) -> Image.Image:
+    w, h = img.size
+    scale = size / float(max(h, w))
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    out = TF.resize(image, [nh, nw], interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
-    out = F.pad(out, (0, size - nw, 0, size - nh), value=0)
+    return img.resize((nw, nh), Image.BICUBIC)
+
+
+def resize_pad(image: ImageLike, size: int) -> Tuple[torch.Tensor, float]:
+    """Student input: ``image`` (H x W) -> ``([3, size, size] uint8, scale)``; longest side resized to
+    ``size``, right/bottom padded with 0. A box ``b`` (xyxy pixels) of the input is ``b * scale`` after."""
+    img = to_pil(image)
+    w, h = img.size
+    scale = size / float(max(h, w))
+    out = torch.zeros(3, size, size, dtype=torch.uint8)
+    r = to_tensor(_resize_longest(img, size))
+    out[:, :r.shape[1], :r.shape[2]] = r
     return out, scale
 
 
-def crop_resize_pad(image: torch.Tensor, box: Sequence[float], size: int) -> torch.Tensor:
-    """Teacher crop: ``image [3, H, W]``, ``box`` xyxy pixels -> ``[3, size, size]`` (long side = ``size``,
-    centred, 0-padded). The box is rounded outwards to whole pixels and clipped to the image."""
-    h, w = image.shape[-2:]
-    x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
-    x2, y2 = min(w, int(-(-box[2] // 1))), min(h, int(-(-box[3] // 1)))
+def crop_resize_pad(image: ImageLike, box: Sequence[float], size: int) -> torch.Tensor:
+    """Teacher crop: ``box`` xyxy pixels of ``image`` -> ``[3, size, size]`` uint8 (long side ``size``,
+    centred, 0-padded). The box is rounded to whole pixels (PIL's crop) and must not be empty."""
+    img = to_pil(image)
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
     if x2 <= x1 or y2 <= y1:
-        raise ValueError(f'box {list(box)} is empty inside the {h}x{w} image')
-    crop = image[:, y1:y2, x1:x2]
-    ch, cw = crop.shape[-2:]
-    scale = size / max(ch, cw)
-    nh, nw = max(1, round(ch * scale)), max(1, round(cw * scale))
-    crop = TF.resize(crop, [nh, nw], interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
-    top, left = (size - nh) // 2, (size - nw) // 2
-    return F.pad(crop, (left, size - nw - left, top, size - nh - top), value=0)
+        raise ValueError(f'box {list(box)} is empty after rounding to pixels')
+    crop = _resize_longest(img.crop((x1, y1, x2, y2)), size)
+    cw, ch = crop.size
+    out = torch.zeros(3, size, size, dtype=torch.uint8)
+    top, left = (size - ch) // 2, (size - cw) // 2
+    out[:, top:top + ch, left:left + cw] = to_tensor(crop)
+    return out
 
 
 def enlarge_box(box: Sequence[float], factor: float, image_hw: Sequence[int]) -> Tuple[float, float, float, float]:
