@@ -183,7 +183,7 @@ class OpenAITower(DenseTower):
         pe = self._pos_cache.get(v.positional_embedding, grid,
                                  lambda: resize_pos_embed(v.positional_embedding, self.pretrain_grid, grid))
         x = x + pe.to(x.dtype)
-        return v.ln_pre(v.patch_dropout(x)), grid, None
+        return v.ln_pre(x), grid, None  # no patch dropout: the grid must stay whole
 
     def block(self, i, x, ctx):
         return self.blocks[i](x)
