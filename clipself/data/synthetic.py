@@ -9,6 +9,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 SHAPES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'bar', 'star')
+BACKGROUNDS = ('stripes', 'blotches')  # the "stuff" classes of the generated world
 COLOURS = {'red': (220, 40, 40), 'green': (40, 180, 60), 'blue': (40, 80, 220), 'yellow': (230, 210, 40)}
 
 
@@ -21,12 +22,14 @@ class Scene:
         boxes: ``[K, 4]`` float32 xyxy in pixels (tight around each mask).
         masks: ``[K, H, W]`` bool, visible part of each object (later objects occlude earlier ones).
         labels: ``[K]`` int64 indices into ``SHAPES``.
+        background: index into ``BACKGROUNDS`` of the texture behind the objects.
     """
     image: np.ndarray
     boxes: np.ndarray
     masks: np.ndarray
     labels: np.ndarray
     names: List[str] = field(default_factory=list)
+    background: int = 0
 
 
 def shape_mask(shape: str, size: int) -> np.ndarray:
@@ -56,11 +59,12 @@ def shape_mask(shape: str, size: int) -> np.ndarray:
     raise ValueError(f'unknown shape {shape!r}; known: {SHAPES}')
 
 
-def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Low-contrast texture: a random base colour with stripes or blotches and noise."""
+def _background(rng: np.random.Generator, h: int, w: int):
+    """Low-contrast texture: a random base colour with stripes or blotches and noise -> (image, kind)."""
     base = rng.integers(60, 200, size=3).astype(np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    if rng.random() < 0.5:
+    kind = int(rng.random() >= 0.5)  # 0: stripes, 1: blotches
+    if kind == 0:
         period = rng.uniform(6, 20)
         theta = rng.uniform(0, np.pi)
         pattern = np.sin((xx * np.cos(theta) + yy * np.sin(theta)) * 2 * np.pi / period)
@@ -68,14 +72,14 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         coarse = rng.normal(size=(max(h // 16, 1) + 1, max(w // 16, 1) + 1))
         pattern = np.kron(coarse, np.ones((16, 16)))[:h, :w]
     img = base[None, None] + 25 * pattern[..., None] + rng.normal(0, 6, size=(h, w, 3))
-    return img
+    return img, kind
 
 
 def make_scene(rng: np.random.Generator, *, size: Tuple[int, int] = (192, 192), num_objects: Tuple[int, int] = (1, 4),
                object_size: Tuple[int, int] = (28, 76), classes: Sequence[str] = SHAPES) -> Scene:
     """A scene with ``num_objects`` (inclusive range) shapes of side ``object_size`` px (inclusive range)."""
     h, w = size
-    img = _background(rng, h, w)
+    img, background = _background(rng, h, w)
     n = int(rng.integers(num_objects[0], num_objects[1] + 1))
     masks, labels, names = [], [], []
     for _ in range(n):
@@ -101,4 +105,4 @@ def make_scene(rng: np.random.Generator, *, size: Tuple[int, int] = (192, 192), 
                  boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
                  masks=np.stack(masks) if masks else np.zeros((0, h, w), bool),
                  labels=np.asarray([labels[i] for i in keep], np.int64),
-                 names=[names[i] for i in keep])
+                 names=[names[i] for i in keep], background=background)
