@@ -13,6 +13,13 @@ from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='clipself', locations=['clipself.engine'])
@@ -25,3 +32,11 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='clipself', locations=['cl
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='clipself', locations=['clipself.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
                                       scope='clipself', locations=['clipself.engine'])
+# the rest only fall through to mmengine's modules; declaring them keeps the scope lookups quiet
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='clipself')
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='clipself')
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope='clipself')
+LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, scope='clipself')
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='clipself')
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='clipself')
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='clipself')

@@ -45,7 +45,7 @@ def test_resize_pad_and_boxes():
     torch.testing.assert_close(crop_resize_pad(img, (9.6, 10.4, 29.6, 49.5), 32), crop)
     assert enlarge_box((10, 10, 30, 50), 1.5, (60, 120)) == (5.0, 0.0, 35.0, 60.0)
     with pytest.raises(ValueError, match='empty'):
-        crop_resize_pad(img, (30, 10, 30.2, 20), 32)
+        crop_resize_pad(img, (30, 10, 30, 20), 32)
     x = normalize(torch.full((3, 2, 2), 255, dtype=torch.uint8))
     assert x.dtype == torch.float32 and x.max() > 1.5
 

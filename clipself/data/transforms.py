@@ -64,11 +64,12 @@ def resize_pad(image: ImageLike, size: int) -> Tuple[torch.Tensor, float]:
 
 def crop_resize_pad(image: ImageLike, box: Sequence[float], size: int) -> torch.Tensor:
     """Teacher crop: ``box`` xyxy pixels of ``image`` -> ``[3, size, size]`` uint8 (long side ``size``,
-    centred, 0-padded). The box is rounded to whole pixels (PIL's crop) and must not be empty."""
+    centred, 0-padded). The box is rounded to whole pixels (PIL's crop), keeping at least one pixel."""
     img = to_pil(image)
+    if not (float(box[2]) > float(box[0]) and float(box[3]) > float(box[1])):
+        raise ValueError(f'box {list(box)} is empty (expected xyxy with x2 > x1, y2 > y1)')
     x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-    if x2 <= x1 or y2 <= y1:
-        raise ValueError(f'box {list(box)} is empty after rounding to pixels')
+    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)  # at least one pixel after rounding
     crop = _resize_longest(img.crop((x1, y1, x2, y2)), size)
     cw, ch = crop.size
     out = torch.zeros(3, size, size, dtype=torch.uint8)

@@ -6,6 +6,10 @@
 - :func:`allow_mmengine_checkpoints`: torch >= 2.6 loads with ``weights_only=True`` by default; mmengine
   checkpoints also hold its logging state (``HistoryBuffer``, numpy scalars). Those few types are
   registered as safe globals instead of turning safe loading off.
+- :func:`_picklable_history_buffers`: mmengine's ``HistoryBuffer.__getstate__`` pickles its statistics
+  *functions* (``getattr(HistoryBuffer, 'min')``), which no safe loader may accept, so stock mmengine
+  checkpoints cannot be resumed under torch's ``weights_only`` default. Our runs pickle the buffers
+  without them; the methods are re-registered on load (mmengine's ``__setstate__`` does that).
 - :func:`route_test_checkpoint`: a file of a CLIP (EVA-CLIP, OpenAI, open_clip, our export) goes to the
   model's ``clip.pretrained``; an mmengine training checkpoint goes to ``load_from``.
 """
@@ -56,6 +60,17 @@ def allow_mmengine_checkpoints() -> None:
     torch.serialization.add_safe_globals([HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar, *dtypes])
 
 
+def _picklable_history_buffers() -> None:
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop('statistics_methods', None)
+        return state
+
+    HistoryBuffer.__getstate__ = __getstate__
+
+
 def _is_training_checkpoint(path: str) -> bool:
     """mmengine checkpoints are dicts with ``meta`` and ``state_dict``."""
     if path.endswith('.safetensors'):
@@ -81,3 +96,4 @@ def route_test_checkpoint(cfg, checkpoint: str) -> None:
 
 
 allow_mmengine_checkpoints()
+_picklable_history_buffers()

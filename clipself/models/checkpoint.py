@@ -208,13 +208,13 @@ def load_state_dict_into(clip: nn.Module, sd: StateDict, fmt: str, path: str) ->
     return report
 
 
-def save_safetensors(clip: nn.Module, path: str, *, model_name: str, extra: Optional[Dict] = None) -> str:
-    """Write ``clip``'s weights (open_clip keys) as safetensors, atomically (tmp file + rename).
-
-    The metadata records ``format='clipself'`` and ``model_name`` so :func:`build_clip` can check it.
-    """
+def save_safetensors(clip, path: str, *, model_name: str, extra: Optional[Dict] = None) -> str:
+    """Write CLIP weights (an open_clip module, or its state dict) as safetensors, atomically
+    (tmp file + rename). The metadata records ``format='clipself'`` and ``model_name`` so
+    :func:`build_clip` can check it."""
     from safetensors.torch import save_file
-    sd = {k: v.detach().contiguous().cpu() for k, v in clip.state_dict().items()
+    state = clip.state_dict() if isinstance(clip, nn.Module) else clip
+    sd = {k: v.detach().contiguous().cpu() for k, v in state.items()
           if not any(s in k for s in _IGNORED_SUBSTRINGS)}
     meta = {'format': 'clipself', 'model_name': model_name}
     if extra:

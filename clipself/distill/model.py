@@ -1,0 +1,118 @@
+"""``CLIPSelf``: a trainable student CLIP and its frozen teacher, with the self-distillation losses."""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from ..data.transforms import normalize
+from ..models import build_clip
+from ..models.dense_clip import DenseCLIP
+
+
+class CLIPSelf(BaseModel):
+    """Student = the CLIP being trained; teacher = a frozen copy of the initial CLIP (always eval, no grad).
+
+    ``loss_cosine = 1 - mean_i cos(RoIAlign(student.encode_dense(image), box_i), teacher.encode_image(crop_i))``.
+    Optionally ``loss_image`` (off by default) keeps the student's image-level path close to the teacher's:
+    ``1 - mean cos(student.encode_image(x), teacher.encode_image(x))`` over the same crops and the whole image.
+
+    Args:
+        clip: ``build_clip`` arguments, e.g. ``dict(model_name='EVA02-B-16', pretrained='checkpoints/...pt')``.
+        train_blocks: ``'all'`` or the indices of the image-tower blocks that train; everything else
+            (patch embedding, CLS, position embedding, final norm, projection, text tower) stays frozen.
+        loss_cosine_weight / loss_image_weight: weights of the two terms.
+        alpha: weight of the student in the exported ensemble ``alpha * student + (1 - alpha) * teacher``.
+        grad_checkpointing: recompute the student's blocks in backward (less memory, ~30% slower).
+        eval_cfg: keyword arguments of ``CLIPRegionClassifier`` (``clipself.engine.region_eval``) used by
+            ``val_step`` / ``test_step`` on the student (zero-shot region classification).
+    """
+
+    def __init__(self, *, clip: dict, train_blocks: Union[str, Sequence[int]] = 'all',
+                 loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0, alpha: float = 0.7,
+                 grad_checkpointing: bool = False, eval_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.clip_cfg = dict(clip)
+        self.student: DenseCLIP = build_clip(**clip)
+        self.teacher: DenseCLIP = copy.deepcopy(self.student)
+        self.teacher.requires_grad_(False).eval()
+        self.student.requires_grad_(False)
+        blocks = self.student.tower.blocks
+        idx = range(len(blocks)) if train_blocks == 'all' else list(train_blocks)
+        bad = [i for i in idx if not -len(blocks) <= i < len(blocks)]
+        if bad:
+            raise ValueError(f'train_blocks {bad} outside the {len(blocks)} blocks of {clip.get("model_name")}')
+        for i in idx:
+            blocks[i].requires_grad_(True)
+        self.student.set_grad_checkpointing(grad_checkpointing)
+        self.loss_cosine_weight, self.loss_image_weight = loss_cosine_weight, loss_image_weight
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f'alpha must be in [0, 1], got {alpha}')
+        self.alpha = alpha
+        self.eval_cfg = dict(eval_cfg or {})
+        self._evaluator = None
+
+    @property
+    def model_name(self) -> str:
+        return self.student.model_name
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    # -- training -------------------------------------------------------------------------------------
+    def _norm(self, x: torch.Tensor) -> torch.Tensor:
+        return normalize(x, self.student.image_mean, self.student.image_std)
+
+    def forward(self, image: List[torch.Tensor], boxes: List[torch.Tensor], crops: List[torch.Tensor],
+                whole: Optional[List[torch.Tensor]] = None, skipped: Optional[List[int]] = None,
+                mode: str = 'loss', **unused) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
+        """Args (lists over the batch, as ``pseudo_collate`` gives them):
+            image: ``[3, S, S]`` uint8 student inputs. boxes: ``[K_b, 4]`` xyxy in student pixels.
+            crops: ``[K_b, 3, T, T]`` uint8 teacher crops of the same regions. whole: ``[3, T, T]`` uint8.
+            mode: ``'loss'`` -> dict of losses and logged values; ``'tensor'`` -> the student's RoI features.
+        """
+        x = self._norm(torch.stack(image))  # shape: [B, 3, S, S]
+        rois = self.student.roi_features(self.student.encode_dense(x), boxes)  # shape: [N, D], unit norm
+        if mode == 'tensor':
+            return rois
+        if mode != 'loss':
+            raise ValueError(f"CLIPSelf.forward: mode must be 'loss' or 'tensor', got {mode!r}")
+        crops_x = self._norm(torch.cat(crops))  # shape: [N, 3, T, T]
+        with torch.no_grad():
+            target = self.teacher.encode_image(crops_x)  # shape: [N, D], unit norm
+        cos = (rois * target).sum(-1)
+        losses = {'loss_cosine': self.loss_cosine_weight * (1 - cos.mean())}
+        if self.loss_image_weight > 0:
+            images_x = crops_x if whole is None else torch.cat([crops_x, self._norm(torch.stack(whole))])
+            with torch.no_grad():
+                t_img = target if whole is None else torch.cat([target, self.teacher.encode_image(images_x[-len(whole):])])
+            s_img = self.student.encode_image(images_x)
+            losses['loss_image'] = self.loss_image_weight * (1 - (s_img * t_img).sum(-1).mean())
+        losses['num_regions'] = torch.tensor(float(len(cos)), device=cos.device)
+        losses['skipped_images'] = torch.tensor(float(sum(skipped or [])), device=cos.device)
+        return losses
+
+    # -- evaluation (zero-shot region classification on the student) ----------------------------------
+    def _region_classifier(self):
+        if self._evaluator is None:
+            from ..engine.region_eval import CLIPRegionClassifier
+            evaluator = CLIPRegionClassifier(clip=self.student, **self.eval_cfg)
+            object.__setattr__(self, '_evaluator', evaluator)  # not a submodule: no weights of its own
+        return self._evaluator
+
+    def val_step(self, data):
+        return self._region_classifier().val_step(data)
+
+    def test_step(self, data):
+        return self._region_classifier().test_step(data)
+
+    # -- export -----------------------------------------------------------------------------------------
+    def ensemble_state_dict(self, alpha: Optional[float] = None) -> Dict[str, torch.Tensor]:
+        """open_clip state dict of ``alpha * student + (1 - alpha) * teacher`` (alpha default: the config's)."""
+        from .export import ensemble_state_dict
+        return ensemble_state_dict(self.student.clip.state_dict(), self.teacher.clip.state_dict(),
+                                   self.alpha if alpha is None else alpha)

@@ -1,0 +1,20 @@
+# COCO train2017 images for CLIPSelf (images listed in the instances json; no labels are used).
+data_root = 'data/coco/'
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type='CLIPSelfDataset',
+        data_root=data_root,
+        ann_file='annotations/instances_train2017.json',
+        img_dir='train2017/',
+        sampler='grid',              # 'proposals' needs proposal_file
+        proposal_file=None,
+        student_size=1024,           # dense size: 1024 (B/16), 896 (L/14-336)
+        crop_size=224,               # teacher size: 224 (B/16), 336 (L/14-336)
+        max_boxes=20, max_split=6, min_size=8, max_size=1024, crop_scale=1.5,
+    ),
+)

@@ -1,0 +1,4 @@
+# CLIPSelf on EVA02-CLIP ViT-B/16, region proposals, COCO train2017, 6 epochs.
+_base_ = ['./clipself_eva02-b16_coco-patches_6e.py']
+
+train_dataloader = dict(dataset=dict(sampler='proposals', proposal_file='annotations/coco_proposals.json'))
