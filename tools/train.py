@@ -38,8 +38,15 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'  # CPU-only machines
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
+        # CPU-only machines: gloo, initialised here because mmengine's launcher calls torch.cuda.set_device
+        import torch.distributed as dist
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        if not dist.is_initialized():
+            dist.init_process_group(backend='gloo')
+        wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel', broadcast_buffers=False)
+        wrapper['device_ids'] = None  # CPU modules: DDP takes no device ids
+        cfg.model_wrapper_cfg = wrapper
     if args.amp:
         from clipself.engine.amp import enable_amp
         enable_amp(cfg)

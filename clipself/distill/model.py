@@ -46,6 +46,16 @@ class CLIPSelf(BaseModel):
             raise ValueError(f'train_blocks {bad} outside the {len(blocks)} blocks of {clip.get("model_name")}')
         for i in idx:
             blocks[i].requires_grad_(True)
+        if loss_image_weight == 0:
+            # the dense path skips the last block's query/key projections: they would get no gradient (and
+            # DDP would wait for one), so they stay frozen unless loss_image uses the attending last block
+            attn = blocks[-1].attn
+            for name in ('q_proj', 'k_proj', 'q_norm', 'k_norm', 'q_bias'):
+                part = getattr(attn, name, None)
+                if isinstance(part, torch.nn.Parameter):
+                    part.requires_grad_(False)
+                elif isinstance(part, torch.nn.Module):
+                    part.requires_grad_(False)
         self.student.set_grad_checkpointing(grad_checkpointing)
         self.loss_cosine_weight, self.loss_image_weight = loss_cosine_weight, loss_image_weight
         if not 0.0 <= alpha <= 1.0:

@@ -35,5 +35,5 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(logger=dict(interval=4))
+default_hooks = dict(logger=dict(interval=4, ignore_last=False))
 log_processor = dict(window_size=4)
