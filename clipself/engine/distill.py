@@ -91,6 +91,21 @@ class NonFiniteLossHook(Hook):
 
 
 @HOOKS.register_module()
+class ThroughputHook(Hook):
+    """Log ``images_per_s`` (all processes together) from the iteration time of ``IterTimerHook``."""
+
+    priority = 55  # after IterTimerHook (NORMAL), before LoggerHook (BELOW_NORMAL)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not data_batch or 'image' not in data_batch:
+            return
+        seconds = runner.message_hub.get_scalar('train/time').current()
+        if seconds > 0:
+            runner.message_hub.update_scalar('train/images_per_s', len(data_batch['image']) * runner.world_size
+                                             / seconds)
+
+
+@HOOKS.register_module()
 class TeacherEvalHook(Hook):
     """Asserts, once per epoch, that the teacher is frozen and in eval mode (guards against wrappers that
     call ``.train()`` on submodules)."""

@@ -15,6 +15,7 @@ custom_hooks = [
     dict(type='ExportCLIPHook'),        # exported/epoch_N.safetensors = alpha * student + (1 - alpha) * teacher
     dict(type='NonFiniteLossHook'),     # stop with a clear message on a NaN / inf loss
     dict(type='TeacherEvalHook'),
+    dict(type='ThroughputHook'),        # logs images_per_s
 ]
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))  # tools/train.py switches to gloo on machines without CUDA
