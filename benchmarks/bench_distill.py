@@ -1,0 +1,110 @@
+"""One CLIPSelf training iteration (teacher on the crops + student forward/backward + AdamW step) for a
+B/16-sized random EVA02 at 1024 px with 20 boxes: seconds per image and peak memory, with and without
+activation checkpointing. CPU fp32 here; GPU bf16 autocast when CUDA is available.
+
+    .venv/bin/python benchmarks/bench_distill.py [--model EVA02-B-16] [--size 1024] [--boxes 20] [--repeats 2]
+
+FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` on the same iteration (matmuls and
+attention, forward + backward), so the GPU figure can be read as a fraction of the accelerator's peak.
+Each configuration runs in a fresh subprocess so that peak memory (CPU: max RSS; GPU: max allocated)
+belongs to it alone.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def one_config(args) -> dict:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from clipself.distill.model import CLIPSelf
+    torch.manual_seed(0)
+    dev = 'cuda' if args.device == 'cuda' else 'cpu'
+    model = CLIPSelf(clip=dict(model_name=args.model), grad_checkpointing=args.ckpt).to(dev).train()
+    t = model.student.image_size[0]
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(args.boxes, 2, generator=g) * args.size * 0.7
+    wh = torch.rand(args.boxes, 2, generator=g) * args.size * 0.3 + 16
+    batch = dict(image=[torch.randint(0, 255, (3, args.size, args.size), dtype=torch.uint8).to(dev)],
+                 boxes=[torch.cat([xy, xy + wh], 1).to(dev)],
+                 crops=[torch.randint(0, 255, (args.boxes, 3, t, t), dtype=torch.uint8).to(dev)], skipped=[0])
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    autocast = torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else torch.autocast('cpu', enabled=False)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with autocast:
+            loss = model(**batch, mode='loss')['loss_cosine']
+        loss.backward()
+        opt.step()
+        if dev == 'cuda':
+            torch.cuda.synchronize()
+
+    step()  # warm-up (also allocates the optimiser state)
+    if dev == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    peak = (torch.cuda.max_memory_allocated() if dev == 'cuda'
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return dict(seconds=sorted(times)[len(times) // 2], peak_gib=peak / 2 ** 30, tflop=counter.get_total_flops() / 1e12)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--model', default='EVA02-B-16')
+    p.add_argument('--size', type=int, default=1024)
+    p.add_argument('--boxes', type=int, default=20)
+    p.add_argument('--repeats', type=int, default=2)
+    p.add_argument('--device', choices=['cpu', 'cuda', 'auto'], default='auto')
+    p.add_argument('--peak-tflops', type=float, default=None,
+                   help='accelerator peak (TFLOP/s) for the utilisation column, e.g. 989 for H100 bf16 dense')
+    p.add_argument('--ckpt', action='store_true', help=argparse.SUPPRESS)
+    p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(one_config(args)))
+        return
+    import torch
+    device = ('cuda' if torch.cuda.is_available() else 'cpu') if args.device == 'auto' else args.device
+    print(f'CLIPSelf iteration: {args.model} student at {args.size} px, {args.boxes} boxes, batch 1, '
+          f'device {device} ({"bf16 autocast" if device == "cuda" else "fp32"}), torch {torch.__version__}')
+    rows = []
+    for ckpt in (False, True):
+        cmd = [sys.executable, __file__, '--child', '--model', args.model, '--size', str(args.size), '--boxes',
+               str(args.boxes), '--repeats', str(args.repeats), '--device', device] + (['--ckpt'] if ckpt else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            print(out.stderr[-2000:])
+            raise SystemExit(f'benchmark child failed (activation checkpointing {ckpt})')
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r['ckpt'] = ckpt
+        rows.append(r)
+    print(f'{"activation ckpt":>16} {"s / image":>10} {"peak GiB":>9} {"TFLOP / iter":>13} {"TFLOP/s":>8}'
+          + (f' {"% of peak":>9}' if args.peak_tflops else ''))
+    for r in rows:
+        rate = r['tflop'] / r['seconds']
+        line = f'{str(r["ckpt"]):>16} {r["seconds"]:>10.2f} {r["peak_gib"]:>9.2f} {r["tflop"]:>13.2f} {rate:>8.2f}'
+        if args.peak_tflops:
+            line += f' {100 * rate / args.peak_tflops:>8.1f}%'
+        print(line)
+    a, b = rows
+    print(f'checkpointing: time x{b["seconds"] / a["seconds"]:.2f}, peak memory x{b["peak_gib"] / a["peak_gib"]:.2f}')
+
+
+if __name__ == '__main__':
+    main()
