@@ -4,6 +4,8 @@
 - ``EVA02-Tiny-8``: EVA02-CLIP-style timm Eva (SwiGLU, sub-LN, RoPE with the 16-grid reference),
   64 px, patch 8, width 64, 3 blocks, 2 heads.
 Both have a 2-block width-64 text tower and a 64-d embedding: a forward at 64-128 px takes milliseconds.
+- ``EVA02-Small-8``: the same EVA02 design with 6 blocks of width 128 (4 heads): the demo's CLIP, small
+  enough to pre-train on a CPU and to ship (fp16, < 10 MB with its width-64 text tower).
 """
 from pathlib import Path
 
@@ -14,18 +16,29 @@ from timm.models.eva import Eva
 CONFIG_DIR = Path(__file__).parent / 'model_configs'
 
 
-@register_model
-def clipself_eva02_tiny_patch8_clip_64(pretrained: bool = False, **kwargs) -> Eva:
-    """EVA02-CLIP B/16's architecture at toy size (no pretrained weights exist)."""
+def _eva02_clip(name: str, pretrained: bool, kwargs: dict, **arch) -> Eva:
+    """An EVA02-CLIP-style timm Eva (SwiGLU with its LN, attention sub-LN, RoPE on the 16-grid reference)."""
     if pretrained:
-        raise ValueError('clipself_eva02_tiny_patch8_clip_64 has no pretrained weights')
-    args = dict(img_size=64, patch_size=8, embed_dim=64, depth=3, num_heads=2, qkv_fused=False,
-                mlp_ratio=4 * 2 / 3, swiglu_mlp=True, scale_mlp=True, scale_attn_inner=True,
-                use_rot_pos_emb=True, ref_feat_shape=(16, 16), global_pool='token')
+        raise ValueError(f'{name} has no pretrained weights in timm: pass a checkpoint to build_clip instead')
+    args = dict(img_size=64, patch_size=8, qkv_fused=False, mlp_ratio=4 * 2 / 3, swiglu_mlp=True, scale_mlp=True,
+                scale_attn_inner=True, use_rot_pos_emb=True, ref_feat_shape=(16, 16), global_pool='token', **arch)
     for timm_only in ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir'):
         kwargs.pop(timm_only, None)
     args.update(kwargs)
     return Eva(**args)
+
+
+@register_model
+def clipself_eva02_tiny_patch8_clip_64(pretrained: bool = False, **kwargs) -> Eva:
+    """EVA02-CLIP B/16's architecture at toy size: 3 blocks of width 64."""
+    return _eva02_clip('clipself_eva02_tiny_patch8_clip_64', pretrained, kwargs, embed_dim=64, depth=3, num_heads=2)
+
+
+@register_model
+def clipself_eva02_small_patch8_clip_64(pretrained: bool = False, **kwargs) -> Eva:
+    """EVA02-CLIP's architecture, 6 blocks of width 128, patch 8 at 64 px (the demo's CLIP)."""
+    return _eva02_clip('clipself_eva02_small_patch8_clip_64', pretrained, kwargs, embed_dim=128, depth=6,
+                       num_heads=4)
 
 
 def register_model_configs() -> None:
