@@ -4,8 +4,9 @@ activation checkpointing. CPU fp32 here; GPU bf16 autocast when CUDA is availabl
 
     .venv/bin/python benchmarks/bench_distill.py [--model EVA02-B-16] [--size 1024] [--boxes 20] [--repeats 2]
 
-FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` on the same iteration (matmuls and
-attention, forward + backward), so the GPU figure can be read as a fraction of the accelerator's peak.
+FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` on the same iteration without activation
+checkpointing (matmuls and attention, forward + backward: the useful work; recomputation is not counted), so
+the TFLOP/s column can be read as a fraction of the accelerator's peak.
 Each configuration runs in a fresh subprocess so that peak memory (CPU: max RSS; GPU: max allocated)
 belongs to it alone.
 """
@@ -48,6 +49,11 @@ def one_config(args) -> dict:
         if dev == 'cuda':
             torch.cuda.synchronize()
 
+    if args.count_flops:  # its own process: the counter disables fused attention, which would skew memory
+        counter = FlopCounterMode(display=False)
+        with counter:
+            step()
+        return dict(tflop=counter.get_total_flops() / 1e12)
     step()  # warm-up (also allocates the optimiser state)
     if dev == 'cuda':
         torch.cuda.reset_peak_memory_stats()
@@ -56,12 +62,9 @@ def one_config(args) -> dict:
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    counter = FlopCounterMode(display=False)
-    with counter:
-        step()
     peak = (torch.cuda.max_memory_allocated() if dev == 'cuda'
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return dict(seconds=sorted(times)[len(times) // 2], peak_gib=peak / 2 ** 30, tflop=counter.get_total_flops() / 1e12)
+    return dict(seconds=sorted(times)[len(times) // 2], peak_gib=peak / 2 ** 30)
 
 
 def main():
@@ -74,6 +77,7 @@ def main():
     p.add_argument('--peak-tflops', type=float, default=None,
                    help='accelerator peak (TFLOP/s) for the utilisation column, e.g. 989 for H100 bf16 dense')
     p.add_argument('--ckpt', action='store_true', help=argparse.SUPPRESS)
+    p.add_argument('--count-flops', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -83,16 +87,20 @@ def main():
     device = ('cuda' if torch.cuda.is_available() else 'cpu') if args.device == 'auto' else args.device
     print(f'CLIPSelf iteration: {args.model} student at {args.size} px, {args.boxes} boxes, batch 1, '
           f'device {device} ({"bf16 autocast" if device == "cuda" else "fp32"}), torch {torch.__version__}')
-    rows = []
-    for ckpt in (False, True):
+    def child(*extra):
         cmd = [sys.executable, __file__, '--child', '--model', args.model, '--size', str(args.size), '--boxes',
-               str(args.boxes), '--repeats', str(args.repeats), '--device', device] + (['--ckpt'] if ckpt else [])
+               str(args.boxes), '--repeats', str(args.repeats), '--device', device, *extra]
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             print(out.stderr[-2000:])
-            raise SystemExit(f'benchmark child failed (activation checkpointing {ckpt})')
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        r['ckpt'] = ckpt
+            raise SystemExit(f'benchmark child failed: {" ".join(extra)}')
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    tflop = child('--count-flops')['tflop']  # without checkpointing: the useful work of one iteration
+    rows = []
+    for ckpt in (False, True):
+        r = child(*(['--ckpt'] if ckpt else []))
+        r.update(ckpt=ckpt, tflop=tflop)
         rows.append(r)
     print(f'{"activation ckpt":>16} {"s / image":>10} {"peak GiB":>9} {"TFLOP / iter":>13} {"TFLOP/s":>8}'
           + (f' {"% of peak":>9}' if args.peak_tflops else ''))
