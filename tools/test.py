@@ -1,6 +1,6 @@
 """Evaluate a checkpoint with a config's test loop (region classification, F-ViT, segmentation).
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
+    python tools/test.py CONFIG CHECKPOINT|random [--work-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
 import os
@@ -18,7 +18,7 @@ def parse_args():
     p = argparse.ArgumentParser(description='Test a clipself model')
     p.add_argument('config', help='config file')
     p.add_argument('checkpoint', help='checkpoint: a training checkpoint of this config, or (for configs whose '
-                   'model is a CLIP) any file build_clip loads')
+                   'model is a CLIP) any file build_clip loads, or the word random (random CLIP weights)')
     common_arguments(p)
     args = p.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

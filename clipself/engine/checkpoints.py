@@ -84,14 +84,24 @@ def _is_training_checkpoint(path: str) -> bool:
 
 def route_test_checkpoint(cfg, checkpoint: str) -> None:
     """Point the config at ``checkpoint``: a CLIP file -> ``cfg.model.clip.pretrained`` (for models built
-    from a CLIP: region classification, CLIPSelf); anything else -> ``cfg.load_from``."""
+    from a CLIP: region classification, CLIPSelf); anything else -> ``cfg.load_from`` (the CLIP is then built
+    without weights of its own: all come from the checkpoint). The word ``random`` (no such file) evaluates
+    a randomly initialised CLIP (tiny configs, plumbing checks)."""
+    clip_cfg = cfg.model.get('clip') if hasattr(cfg.model, 'get') else None
+    if checkpoint == 'random' and not os.path.exists(checkpoint):
+        if clip_cfg is None:
+            raise ValueError("'random' weights need a model built from a CLIP (model.clip in the config)")
+        clip_cfg['pretrained'] = None
+        cfg.load_from = None
+        return
     if not os.path.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    clip_cfg = cfg.model.get('clip') if hasattr(cfg.model, 'get') else None
     if clip_cfg is not None and not _is_training_checkpoint(checkpoint):
         clip_cfg['pretrained'] = checkpoint
         cfg.load_from = None
     else:
+        if clip_cfg is not None:
+            clip_cfg['pretrained'] = None
         cfg.load_from = checkpoint
 
 

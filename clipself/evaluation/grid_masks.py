@@ -1,0 +1,71 @@
+"""Region masks on the token grid: the fraction of each token that a region covers.
+
+The dense input is the original image scaled by ``scale`` (longest side -> dense size) and padded
+right/bottom; token ``(i, j)`` covers dense-input pixels ``[i*ph, (i+1)*ph) x [j*pw, (j+1)*pw)``. Original pixel
+``(y, x)`` covers ``[y*scale, (y+1)*scale) x [x*scale, (x+1)*scale)``. The weight of token ``(i, j)`` for region
+``k`` is the area of the token covered by the region's pixels divided by the token's area (exact, separable
+overlaps; no pixel is lost however small the region or the scale), so a region smaller than a patch still
+gets a non-zero weight on the token(s) it touches.
+"""
+import math
+from typing import Sequence, Tuple, Union
+
+import torch
+
+
+def _axis_overlaps(n_pixels: int, scale: float, patch: int, n_tokens: int, device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """For pixels ``0..n-1`` along one axis: ``(token [n, m] long, weight [n, m] float)``, the tokens each pixel
+    overlaps and the overlap length in token units (0 where there is none or the token is off the grid)."""
+    step = scale / patch  # pixel length in token units
+    m = int(math.ceil(step)) + 1
+    x = torch.arange(n_pixels, device=device, dtype=torch.float64)
+    lo, hi = x * step, (x + 1) * step
+    first = torch.floor(lo).long()
+    tok = first[:, None] + torch.arange(m, device=device)[None, :]  # shape: [n, m]
+    t = tok.double()
+    w = (torch.minimum(hi[:, None], t + 1) - torch.maximum(lo[:, None], t)).clamp_min(0)
+    w = torch.where(tok < n_tokens, w, torch.zeros_like(w))
+    return tok.clamp_max(n_tokens - 1), w
+
+
+def region_masks_on_grid(region_map: torch.Tensor, num_regions: int, *, scale: float,
+                         patch_size: Union[int, Sequence[int]], grid_hw: Sequence[int]) -> torch.Tensor:
+    """Area weights of ``num_regions`` regions on a ``grid_hw`` token grid.
+
+    Args:
+        region_map: ``[H, W]`` integer map at the ORIGINAL resolution: ``k`` (0..K-1) where region k lies,
+            negative where no region does (regions do not overlap, as panoptic segments).
+        num_regions: K.
+        scale: original pixels -> dense-input pixels (``resize_pad``'s scale).
+        patch_size: ``p`` or ``(ph, pw)``.
+        grid_hw: ``(h, w)`` of the dense map (``floor(S / p)``).
+    Returns:
+        ``[K, h, w]`` float32 in ``[0, 1]``: the fraction of each token covered by each region, on
+        ``region_map``'s device.
+    """
+    if region_map.dim() != 2:
+        raise ValueError(f'region_map must be [H, W], got {tuple(region_map.shape)}')
+    ph, pw = (patch_size, patch_size) if isinstance(patch_size, int) else tuple(patch_size)
+    gh, gw = (int(v) for v in grid_hw)
+    dev = region_map.device
+    if num_regions == 0:
+        return torch.zeros(0, gh, gw, device=dev)
+    rm = region_map.long()
+    if int(rm.max()) >= num_regions:
+        raise ValueError(f'region_map holds index {int(rm.max())} but num_regions is {num_regions}')
+    h, w = rm.shape
+    ty, wy = _axis_overlaps(h, scale, ph, gh, dev)  # shape: [H, my]
+    tx, wx = _axis_overlaps(w, scale, pw, gw, dev)  # shape: [W, mx]
+    inside = rm >= 0
+    region = rm.clamp_min(0)
+    total = torch.zeros(gh * gw * num_regions, dtype=torch.float64, device=dev)
+    for a in range(ty.shape[1]):
+        for b in range(tx.shape[1]):
+            weight = wy[:, a, None] * wx[None, :, b]  # shape: [H, W]
+            keep = inside & (weight > 0)
+            if not keep.any():
+                continue
+            flat = (ty[:, a, None] * gw + tx[None, :, b]) * num_regions + region  # shape: [H, W]
+            total += torch.bincount(flat[keep], weights=weight[keep], minlength=total.numel())
+    # shape: [h, w, K] -> [K, h, w]; each token has area 1 in token units, so sums are fractions
+    return total.view(gh, gw, num_regions).permute(2, 0, 1).float().clamp_(0, 1).contiguous()
