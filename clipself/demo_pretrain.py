@@ -45,8 +45,8 @@ def zero_shot_accuracy(model, images: torch.Tensor, labels: torch.Tensor, class_
     return correct / len(images)
 
 
-def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', steps: int = 800,
-                       batch_size: int = 256, lr: float = 2e-3, pool: int = 20000, seed: int = 0,
+def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', steps: int = 900,
+                       batch_size: int = 128, lr: float = 7e-4, pool: int = 20000, seed: int = 0,
                        log: Callable[[str], None] = print) -> Dict[str, float]:
     """Contrastive pre-training (open_clip's ClipLoss) on ``pool`` generated images; writes fp16 safetensors.
 

@@ -16,9 +16,9 @@ from clipself.demo_pretrain import pretrain_tiny_clip  # noqa: E402
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default='assets/demo_clip_eva02-small-8.safetensors')
-    p.add_argument('--steps', type=int, default=800)
-    p.add_argument('--batch-size', type=int, default=256)
-    p.add_argument('--lr', type=float, default=2e-3)
+    p.add_argument('--steps', type=int, default=900)
+    p.add_argument('--batch-size', type=int, default=128)
+    p.add_argument('--lr', type=float, default=7e-4)
     p.add_argument('--pool', type=int, default=20000, help='number of generated training images')
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args(argv)

@@ -17,7 +17,8 @@ CONFIG = os.path.join(ROOT, 'configs', 'clipself', 'clipself_tiny_synthetic.py')
 
 
 def _train_cmd(work_dir, data_root, *extra, cfg=()):
-    opts = [f'train_dataloader.dataset.data_root={data_root}/', *cfg]
+    opts = [f'train_dataloader.dataset.data_root={data_root}/', f'val_dataloader.dataset.data_root={data_root}_val/',
+            *cfg]
     return [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir', str(work_dir),
             *extra, '--cfg-options', *opts]
 
@@ -48,6 +49,7 @@ def test_tiny_run_learns_and_exports(trained, tmp_path):
     losses = _losses(work)
     assert len(losses) >= 6 and sum(losses[-3:]) / 3 < 0.75 * sum(losses[:3]) / 3, losses
     assert 'skipped_images_total' in log
+    assert 'rois.thing.macc1' in log and 'maskpool.stuff.macc5' in log  # validation: region classification
     from clipself.models import build_clip
     exported = sorted(glob.glob(str(work / 'exported' / 'epoch_*.safetensors')))
     assert [os.path.basename(p) for p in exported] == ['epoch_1.safetensors', 'epoch_2.safetensors',
@@ -121,7 +123,8 @@ def test_torchrun_two_processes_shard_the_data(tmp_path):
     work, data = tmp_path / 'work', tmp_path / 'data'
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29731',
            os.path.join(ROOT, 'tools', 'train.py'), CONFIG, '--launcher', 'pytorch', '--work-dir', str(work),
-           '--cfg-options', f'train_dataloader.dataset.data_root={data}/', 'train_cfg.max_epochs=1']
+           '--cfg-options', f'train_dataloader.dataset.data_root={data}/', f'val_dataloader.dataset.data_root={data}_val/',
+           'train_cfg.max_epochs=1']
     code, log = _run(cmd, timeout=300)
     assert code == 0, log[-3000:]
     # 48 images, 4 per process, 2 processes: 6 iterations per epoch (12 with one process)
