@@ -186,7 +186,18 @@ class OpenAITower(DenseTower):
         return v.ln_pre(x), grid, None  # no patch dropout: the grid must stay whole
 
     def block(self, i, x, ctx):
-        return self.blocks[i](x)
+        # attention written out with SDPA: nn.MultiheadAttention's inference fast path builds the full
+        # [N, N] attention matrix on CPU (768 MiB per head group at 1024 px for B/16)
+        blk = self.blocks[i]
+        mha = blk.attn
+        b, n, c = x.shape
+        h = mha.num_heads
+        q, k, v = F.linear(blk.ln_1(x), mha.in_proj_weight, mha.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = (t.reshape(b, n, h, c // h).transpose(1, 2) for t in (q, k, v))  # shape: [B, h, N, C/h]
+        drop = mha.dropout if self.visual.training else 0.0
+        a = F.scaled_dot_product_attention(q, k, v, dropout_p=drop).transpose(1, 2).reshape(b, n, c)
+        x = x + blk.ls_1(mha.out_proj(a))
+        return x + blk.ls_2(blk.mlp(blk.ln_2(x)))
 
     def block_without_attn(self, i, x, ctx):
         blk = self.blocks[i]
