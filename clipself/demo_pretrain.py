@@ -35,9 +35,11 @@ def captioned_images(rng: np.random.Generator, n: int, size: int = 64):
 
 @torch.no_grad()
 def zero_shot_accuracy(model, images: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str],
-                       batch_size: int = 256) -> float:
-    """Top-1 zero-shot classification of ``images [N, 3, H, W]`` uint8 with the ViLD prompt ensemble."""
-    text = build_text_embeddings(model, list(class_names), templates='vild')
+                       batch_size: int = 256, text: torch.Tensor = None) -> float:
+    """Top-1 zero-shot classification of ``images [N, 3, H, W]`` uint8 against ``text [C, D]`` (default: the
+    ViLD prompt ensemble of ``class_names`` through the model's text tower)."""
+    if text is None:
+        text = build_text_embeddings(model, list(class_names), templates='vild')
     correct = 0
     for i in range(0, len(images), batch_size):
         x = normalize(images[i:i + batch_size], model.image_mean, model.image_std)

@@ -1,6 +1,6 @@
-"""`make demo`: the clipself pipeline end to end on generated data, with no downloads (see clipself/demo.py).
+"""`make demo`: CLIPSelf end to end on a generated world, on a CPU, with no downloads (see clipself/demo.py).
 
-    python tools/demo_pipeline.py --out work_dirs/demo [--seed 0] [--scenes 24] [--model EVA02-Tiny-8]
+    python tools/demo_pipeline.py --out work_dirs/demo [--seed 0] [--fast] [--retrain-clip] [--clip PATH]
 """
 import argparse
 import os
@@ -15,11 +15,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default='work_dirs/demo', help='output folder')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--scenes', type=int, default=24, help='number of generated scenes')
-    p.add_argument('--model', default='EVA02-Tiny-8', help='open_clip / clipself model name')
-    p.add_argument('--pretrained', default=None, help='checkpoint of that model (default: random weights)')
+    p.add_argument('--fast', action='store_true', help='the small variant the test suite runs (about a minute)')
+    p.add_argument('--retrain-clip', action='store_true',
+                   help='pre-train the tiny CLIP again instead of using the shipped assets/ file (~30 CPU-minutes)')
+    p.add_argument('--clip', default=None, help='another EVA02-Small-8 checkpoint to distil')
     a = p.parse_args(argv)
-    run_demo(a.out, seed=a.seed, num_scenes=a.scenes, model_name=a.model, pretrained=a.pretrained)
+    run_demo(a.out, seed=a.seed, fast=a.fast, retrain_clip=a.retrain_clip, clip=a.clip)
 
 
 if __name__ == '__main__':
