@@ -37,6 +37,7 @@ class CLIPSelf(BaseModel):
         self.clip_cfg = dict(clip)
         self.student: DenseCLIP = build_clip(**clip)
         self.teacher: DenseCLIP = copy.deepcopy(self.student)
+        self.teacher.set_window_attention(0)  # the teacher is the original CLIP: global attention
         self.teacher.requires_grad_(False).eval()
         self.student.requires_grad_(False)
         blocks = self.student.tower.blocks

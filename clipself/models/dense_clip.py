@@ -51,6 +51,12 @@ class DenseCLIP(nn.Module):
     def image_std(self):
         return getattr(self.clip.visual, 'image_std', None) or (0.26862954, 0.26130258, 0.27577711)
 
+    def set_window_attention(self, window_size: int = 0, blocks: Sequence[int] = ()) -> None:
+        """Local ``window_size x window_size``-token window attention in ``blocks`` of the image tower (the
+        CLIPSelf window variant: EVA02 B/16 uses 16 in blocks 0, 1, 3, 4, 6, 7, 9, 10); the CLS token is
+        replicated into every window and averaged back. ``window_size=0`` restores global attention."""
+        self.tower.set_window_attention(window_size, blocks)
+
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute block activations in backward (saves memory when training the image tower)."""
         self.tower.grad_checkpointing = enable

@@ -57,7 +57,8 @@ def _missing_file_message(model_name: str, pretrained: str) -> str:
 
 
 def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = None, *,
-               device: Union[str, torch.device] = 'cpu', quick_gelu: Optional[bool] = None) -> DenseCLIP:
+               device: Union[str, torch.device] = 'cpu', quick_gelu: Optional[bool] = None,
+               window_attention: Optional[dict] = None) -> DenseCLIP:
     """Build a CLIP with dense features.
 
     Args:
@@ -68,6 +69,8 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
             :mod:`clipself.models.checkpoint`); None leaves the weights randomly initialised.
         quick_gelu: force QuickGELU on/off; by default OpenAI checkpoints switch it on (their weights
             were trained with it), everything else uses the config's activation.
+        window_attention: ``dict(window_size=16, blocks=[0, 1, 3, 4, 6, 7, 9, 10])`` for local window
+            attention in those blocks (see ``DenseCLIP.set_window_attention``); None: global attention.
     Returns:
         A :class:`DenseCLIP` in eval mode; ``model.load_report`` says what was loaded.
     Raises:
@@ -103,4 +106,6 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
     report = load_state_dict_into(clip, sd, fmt, path) if sd is not None else None
     model = DenseCLIP(clip=clip, model_name=name, tokenizer=open_clip.get_tokenizer(model_name))
     model.load_report = report
+    if window_attention:
+        model.set_window_attention(**window_attention)
     return model.to(device).eval()

@@ -10,6 +10,7 @@ Two families are supported:
 - :class:`OpenAITower`: open_clip's own ``VisionTransformer`` (OpenAI CLIP ViTs, LAION ViTs, ...).
 """
 from abc import ABC, abstractmethod
+from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from .pos_embed import GridCache, eva_rope, resize_pos_embed
+from .windows import window_partition, window_unpartition
 
 Grid = Tuple[int, int]
 
@@ -30,6 +32,18 @@ class DenseTower(ABC):
     pretrain_grid: Grid
     width: int
     grad_checkpointing: bool = False
+    window_size: int = 0            # > 0: blocks in ``window_blocks`` attend within ws x ws token windows
+    window_blocks: frozenset = frozenset()
+
+    def set_window_attention(self, window_size: int = 0, blocks: Sequence[int] = ()) -> None:
+        """Local window attention in the given blocks (``window_size=0``: global attention everywhere)."""
+        n = len(self.blocks)
+        bad = [i for i in blocks if not -n <= i < n]
+        if bad:
+            raise ValueError(f'window blocks {bad} outside the {n} blocks')
+        if window_size < 0 or (blocks and window_size == 0):
+            raise ValueError(f'window_size must be > 0 with window blocks, got {window_size}')
+        self.window_size, self.window_blocks = int(window_size), frozenset(i % n for i in blocks)
 
     @property
     def num_blocks(self) -> int:
@@ -65,7 +79,12 @@ class DenseTower(ABC):
         outs: List[torch.Tensor] = []
         last = self.num_blocks - 1
         for i in range(self.num_blocks):
-            fn = self.block_without_attn if (dense and i == last) else self.block
+            if dense and i == last:
+                fn = self.block_without_attn
+            elif self.window_size and i in self.window_blocks:
+                fn = partial(self._windowed_block, grid=grid)
+            else:
+                fn = self.block
             if self.grad_checkpointing and torch.is_grad_enabled() and x.requires_grad:
                 x = checkpoint(fn, i, x, ctx, use_reentrant=False)
             else:
@@ -74,13 +93,22 @@ class DenseTower(ABC):
                 outs.append(x)
         return x, grid, outs
 
+    def _windowed_block(self, i: int, x: torch.Tensor, ctx, *, grid) -> torch.Tensor:
+        win, mask, padded = window_partition(x, grid, self.window_size)
+        win = self.block(i, win, self.window_ctx(ctx), attn_mask=mask)
+        return window_unpartition(win, grid, padded, self.window_size)
+
+    def window_ctx(self, ctx):
+        """The block context for a window (EVA: RoPE of the ``ws x ws`` window grid)."""
+        return ctx
+
     @abstractmethod
     def embed(self, images: torch.Tensor):
         """``[B, 3, H, W]`` -> ``(tokens [B, 1 + h*w, C], grid (h, w), ctx)``; ctx is passed to blocks."""
 
     @abstractmethod
-    def block(self, i: int, x: torch.Tensor, ctx) -> torch.Tensor:
-        """Block ``i`` as trained (global attention): ``[B, N, C] -> [B, N, C]``."""
+    def block(self, i: int, x: torch.Tensor, ctx, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Block ``i`` as trained: ``[B, N, C] -> [B, N, C]``; ``attn_mask`` (bool, True = attend) for padding."""
 
     @abstractmethod
     def block_without_attn(self, i: int, x: torch.Tensor, ctx) -> torch.Tensor:
@@ -121,14 +149,24 @@ class EvaTower(DenseTower):
         x = t.norm_pre(t.pos_drop(x))
         rope = None
         if t.rope is not None:
-            key = (grid, x.device)
-            rope = self._rope_cache.get(key)
-            if rope is None:
-                rope = self._rope_cache[key] = eva_rope(t.rope, grid, x.device)
+            rope = self._rope(grid, x.device)
         return x, grid, rope
 
-    def block(self, i, x, rope):
-        return self.blocks[i](x, rope=rope)
+    def block(self, i, x, rope, attn_mask=None):
+        return self.blocks[i](x, rope=rope, attn_mask=attn_mask)
+
+    def window_ctx(self, rope):
+        # a window is a grid of its own: positions arange(ws) / ws * 16, as for any grid
+        return None if rope is None else self._rope((self.window_size, self.window_size), rope.device)
+
+    def _rope(self, grid, device) -> torch.Tensor:
+        key = (tuple(grid), device)
+        table = self._rope_cache.get(key)
+        if table is None:
+            if len(self._rope_cache) >= 16:
+                self._rope_cache.clear()
+            table = self._rope_cache[key] = eva_rope(self.trunk.rope, key[0], device)
+        return table
 
     def block_without_attn(self, i, x, rope):
         blk = self.blocks[i]
@@ -185,7 +223,7 @@ class OpenAITower(DenseTower):
         x = x + pe.to(x.dtype)
         return v.ln_pre(x), grid, None  # no patch dropout: the grid must stay whole
 
-    def block(self, i, x, ctx):
+    def block(self, i, x, ctx, attn_mask=None):
         # attention written out with SDPA: nn.MultiheadAttention's inference fast path builds the full
         # [N, N] attention matrix on CPU (768 MiB per head group at 1024 px for B/16)
         blk = self.blocks[i]
@@ -195,7 +233,8 @@ class OpenAITower(DenseTower):
         q, k, v = F.linear(blk.ln_1(x), mha.in_proj_weight, mha.in_proj_bias).chunk(3, dim=-1)
         q, k, v = (t.reshape(b, n, h, c // h).transpose(1, 2) for t in (q, k, v))  # shape: [B, h, N, C/h]
         drop = mha.dropout if self.visual.training else 0.0
-        a = F.scaled_dot_product_attention(q, k, v, dropout_p=drop).transpose(1, 2).reshape(b, n, c)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=drop)
+        a = a.transpose(1, 2).reshape(b, n, c)
         x = x + blk.ls_1(mha.out_proj(a))
         return x + blk.ls_2(blk.mlp(blk.ln_2(x)))
 

@@ -22,7 +22,9 @@ def test_the_published_configs_exist():
     names = {os.path.basename(c) for c in CONFIGS}
     for name in ('clipself_eva02-b16_coco-patches_6e.py', 'clipself_eva02-b16_coco-proposals_6e.py',
                  'clipself_eva02-l14-336_coco-patches_6e.py', 'clipself_eva02-l14-336_coco-proposals_6e.py',
-                 'clipself_vit-b16_coco-patches_6e.py', 'clipself_tiny_synthetic.py'):
+                 'clipself_vit-b16_coco-patches_6e.py', 'clipself_tiny_synthetic.py',
+                 'clipself_eva02-b16_coco-patches_6e_window-attn.py',
+                 'clipself_eva02-l14-336_coco-patches_6e_window-attn.py'):
         assert name in names
 
 
@@ -45,6 +47,9 @@ def test_config_loads_and_builds(path):
         assert cfg.optim_wrapper.optimizer.lr == 1e-5 and cfg.optim_wrapper.optimizer.weight_decay == 0.1
         assert cfg.train_cfg.max_epochs == 6 and cfg.train_dataloader.batch_size == 2
         assert cfg.param_scheduler[0].end == 1000
+    window = cfg.model.clip.get('window_attention')
+    if window:
+        assert window['window_size'] == 16 and len(window['blocks']) == (8 if key == 'eva02-b16' else 20)
     cfg.model.clip = dict(model_name='EVA02-Tiny-8' if 'eva' in key else 'ViT-Tiny-8', pretrained=None)
     with DefaultScope.overwrite_default_scope('clipself'):
         model = MODELS.build(cfg.model)
