@@ -1,6 +1,7 @@
 # CLIPSelf end to end on generated scenes with a tiny random EVA02-style CLIP: runs anywhere, on CPU, in
 # under a minute, with no data and no weights. `python tools/train.py configs/clipself/clipself_tiny_synthetic.py`
-_base_ = ['_base_/default_runtime.py', '_base_/schedules/adamw_6e.py', '_base_/datasets/coco_panoptic_regions.py']
+_base_ = ['_base_/default_runtime.py', '_base_/schedules/adamw_6e.py',
+          '_base_/datasets/synthetic_panoptic_regions.py']  # validation: region classification on generated scenes
 
 data_root = 'data/synthetic_clipself/'   # generated on first use (images, COCO json, proposals)
 model = dict(
@@ -28,21 +29,6 @@ train_dataloader = dict(
         crop_size=64,
     ),
 )
-# validation after the last epoch: zero-shot region classification on generated panoptic scenes
-val_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    dataset=dict(
-        generate=dict(num_images=24, seed=1, size=(192, 192), num_objects=(0, 4)),
-        data_root='data/synthetic_regions/',
-        ann_file='annotations/panoptic.json',
-        img_dir='images/',
-        seg_dir='annotations/panoptic/',
-        dense_size=128,
-        crop_size=64,
-    ),
-)
-test_dataloader = val_dataloader
 max_epochs = 3
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = [
