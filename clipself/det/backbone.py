@@ -1,0 +1,99 @@
+"""The frozen CLIP ViT of F-ViT: token maps after a few blocks (and the dense CLIP map for the test-time
+ensemble), from any CLIP :func:`clipself.models.build_clip` builds and loads."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmdet.registry import MODELS
+
+from ..models import build_clip
+
+
+@MODELS.register_module()
+class FrozenCLIPViT(BaseModule):
+    """A CLIP image tower that never trains: no gradients, eval mode whatever ``train()`` is asked.
+
+    Args:
+        model_name: ``build_clip`` name (``'EVA02-B-16'``, ``'EVA02-L-14-336'``, ``'ViT-B-16'``, the tiny
+            ``'EVA02-Tiny-8'`` ...).
+        pretrained: any checkpoint file ``build_clip`` loads (EVA-CLIP original, released CLIPSelf file,
+            our safetensors export, OpenAI); None keeps random weights (tests).
+        out_indices: blocks whose outputs become the pyramid inputs, e.g. ``(3, 5, 7, 11)`` for B/16,
+            ``(6, 10, 14, 23)`` for L/14. Repeats are allowed (tiny towers have 3 blocks). With
+            ``dense_last`` the last block runs without query-key attention (CLIPSelf's dense path), so a tap
+            on the last block is the attention-free one.
+        dense_last: see above (F-ViT: True).
+
+    The CLIP's weights (image and text towers) stay in the state dict, so a detector checkpoint is
+    self-contained; they are frozen (``requires_grad=False``) and the forward runs under ``torch.no_grad``,
+    so training keeps no backbone activations for backward.
+    """
+
+    def __init__(self, *, model_name: str, pretrained: Optional[str] = None,
+                 out_indices: Sequence[int] = (3, 5, 7, 11), dense_last: bool = True, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.clip = build_clip(model_name, pretrained=pretrained)
+        self.model_name = self.clip.model_name
+        self.pretrained = pretrained
+        n = self.clip.tower.num_blocks
+        out = [int(i) for i in out_indices]
+        bad = [i for i in out if not -n <= i < n]
+        if not out or bad:
+            raise ValueError(f'out_indices {list(out_indices)} must name blocks of the {n}-block {model_name} tower')
+        self.out_indices = tuple(i % n for i in out)
+        self.dense_last = dense_last
+        self.clip.requires_grad_(False)
+        self.clip.eval()
+
+    # -- properties the detector checks its other parts against -------------------------------------------
+    @property
+    def width(self) -> int:
+        """Channels of the tapped token maps (the tower width C)."""
+        return self.clip.tower.width
+
+    @property
+    def embed_dim(self) -> int:
+        """Dimension D of the CLIP embedding space (text embeddings, dense map)."""
+        return self.clip.embed_dim
+
+    @property
+    def patch_size(self) -> int:
+        ph, pw = self.clip.patch_size
+        if ph != pw:
+            raise ValueError(f'F-ViT needs square patches, {self.model_name} has {ph}x{pw}')
+        return ph
+
+    def train(self, mode: bool = True):
+        """Only bookkeeping: the CLIP itself always stays in eval mode."""
+        super().train(mode)
+        self.clip.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """Nothing to initialise: the weights come from ``pretrained`` (never re-initialised by mmengine)."""
+        self._is_init = True
+
+    def forward(self, images: torch.Tensor, with_dense: bool = False
+                ) -> Tuple[List[torch.Tensor], Optional[torch.Tensor]]:
+        """Args:
+            images: ``[B, 3, H, W]`` CLIP-normalised pixels; H, W multiples of the patch size p (the data
+                preprocessor pads to them; remainder pixels would be dropped).
+            with_dense: also return the dense CLIP map (test-time ensemble).
+        Returns:
+            ``(taps, dense)``: taps, one ``[B, C, H/p, W/p]`` map per ``out_indices`` entry (CLS dropped,
+            before the final norm); dense ``[B, D, H/p, W/p]`` L2-normalised (``encode_dense``) or None.
+        """
+        with torch.no_grad():
+            unique = sorted(set(self.out_indices))
+            last = self.clip.tower.num_blocks - 1
+            feats = dict(zip(unique, self.clip.forward_features(images, unique, dense_last=self.dense_last)))
+            dense = None
+            if with_dense:
+                if self.dense_last and last in feats:
+                    # encode_dense's head on the tokens of the attention-free last block we already have
+                    x = self.clip.tower.head(feats[last].permute(0, 2, 3, 1))  # shape: [B, h, w, D]
+                    dense = F.normalize(x, dim=-1).permute(0, 3, 1, 2).contiguous()  # shape: [B, D, h, w]
+                else:
+                    dense = self.clip.encode_dense(images)
+        return [feats[i] for i in self.out_indices], dense
