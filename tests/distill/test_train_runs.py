@@ -23,7 +23,7 @@ def _train_cmd(work_dir, data_root, *extra, cfg=()):
             *extra, '--cfg-options', *opts]
 
 
-def _run(cmd, timeout=240):
+def _run(cmd, timeout=900):
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
     return out.returncode, out.stdout + out.stderr
 
@@ -98,7 +98,7 @@ def test_kill_and_resume(tmp_path):
     work, data = tmp_path / 'work', tmp_path / 'data'
     cmd = _train_cmd(work, data)  # 3 epochs
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 180
+    deadline = time.time() + 600
     while not (work / 'epoch_1.pth').exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)  # into epoch 2
