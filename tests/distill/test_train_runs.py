@@ -125,7 +125,7 @@ def test_torchrun_two_processes_shard_the_data(tmp_path):
            os.path.join(ROOT, 'tools', 'train.py'), CONFIG, '--launcher', 'pytorch', '--work-dir', str(work),
            '--cfg-options', f'train_dataloader.dataset.data_root={data}/', f'val_dataloader.dataset.data_root={data}_val/',
            'train_cfg.max_epochs=1']
-    code, log = _run(cmd, timeout=300)
+    code, log = _run(cmd, timeout=900)
     assert code == 0, log[-3000:]
     # 48 images, 4 per process, 2 processes: 6 iterations per epoch (12 with one process)
     assert 'Epoch(train) [1][6/6]' in log, log[-2000:]
