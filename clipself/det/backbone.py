@@ -96,4 +96,6 @@ class FrozenCLIPViT(BaseModule):
                     dense = F.normalize(x, dim=-1).permute(0, 3, 1, 2).contiguous()  # shape: [B, D, h, w]
                 else:
                     dense = self.clip.encode_dense(images)
-        return [feats[i] for i in self.out_indices], dense
+        # contiguous (NCHW) maps: forward_features returns transposed token views, and convolutions keep that
+        # channels-last layout, which mmcv 2.1's RoIAlign reads as if it were NCHW (wrong features, no error)
+        return [feats[i].contiguous() for i in self.out_indices], dense

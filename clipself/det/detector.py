@@ -81,7 +81,8 @@ class FViT(TwoStageDetector):
     def _features(self, batch_inputs: torch.Tensor, with_dense: bool):
         taps, dense = self.backbone(batch_inputs, with_dense=with_dense)
         x = self.neck(taps) if self.with_neck else tuple(taps)
-        return tuple(x), dense
+        # mmcv's RoIAlign reads its input as contiguous NCHW whatever its strides: never hand it another layout
+        return tuple(t.contiguous() for t in x), dense
 
     def extract_feat(self, batch_inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """``[B, 3, H, W]`` -> FPN maps ``[B, 256, H/s, W/s]`` for ``s = p/4 .. 4p``."""

@@ -15,14 +15,14 @@ class SimpleFeaturePyramid(BaseModule):
     - map 0 -> p/4: 2x transposed conv, norm, GELU, 2x transposed conv;
     - map 1 -> p/2: 2x transposed conv;
     - map 2 -> p:   identity;
-    - map 3 -> 2p:  2x2 max-pool (stride 2; an odd grid loses its last row/column).
+    - map 3 -> 2p:  2x2 max-pool, stride 2 (an odd grid keeps its last row/column: ceil mode).
 
     Args:
         in_channels: the ViT width C (all four maps); the channel count is kept.
         norm_cfg: the norm between the two transposed convs of the p/4 branch (``dict(type='SyncBN')`` in
             the published recipe, ``'BN'``/``'GN'``/``'LN2d'``...); None for no norm.
     Returns (forward): a tuple of four maps ``[B, C, 4h, 4w], [B, C, 2h, 2w], [B, C, h, w],
-    [B, C, h // 2, w // 2]``.
+    [B, C, ceil(h / 2), ceil(w / 2)]``.
     """
 
     def __init__(self, *, in_channels: int, norm_cfg: Optional[dict] = None, init_cfg=None):
@@ -36,7 +36,7 @@ class SimpleFeaturePyramid(BaseModule):
             nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
         )
         self.up2 = nn.ConvTranspose2d(c, c, kernel_size=2, stride=2)
-        self.down2 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.down2 = nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
         if len(feats) != 4:

@@ -11,7 +11,7 @@ model = dict(
         bbox_head=dict(
             num_classes=1203,
             classifier=dict(embeddings='data/embeddings/lvis_eva02-b16.pt'),
-            novel_classes=dict(vocabulary='lvis', frequency='r'),
+            novel_classes=dict(_delete_=True, vocabulary='lvis', frequency='r'),
             vlm_temperature=50.0, alpha=0.1, beta=0.6,
             loss_cls=dict(bg_weight=0.9)),
         mask_roi_extractor=dict(
