@@ -2,7 +2,8 @@
 
     python tools/prepare_ov_coco.py --coco data/coco
     python tools/prepare_ov_coco.py --coco data/coco --model EVA02-B-16 \\
-        --pretrained checkpoints/EVA02_CLIP_B_psz16_s8B.pt --embeddings data/embeddings/ov-coco_eva02-b16.pt
+        --pretrained checkpoints/EVA02_CLIP_B_psz16_s8B.pt          # + data/embeddings/ov-coco_eva02-b16.pt
+    python tools/prepare_ov_coco.py --skip-json --model EVA02-L-14-336 --pretrained checkpoints/EVA02_CLIP_L_336_psz14_s6B.pt
 
 Reads data/coco/annotations/instances_{train,val}2017.json; writes data/coco/zero-shot/
 instances_train2017_seen_2_65_cat.json (the 65 categories, base-class boxes only, images without one dropped)
@@ -27,6 +28,7 @@ def parse_args(argv=None):
     p.add_argument('--coco', default='data/coco', help='COCO root with annotations/instances_{train,val}2017.json')
     p.add_argument('--out-dir', help='where the jsons go (default: COCO/zero-shot)')
     p.add_argument('--splits', nargs='+', default=['train', 'val'], choices=['train', 'val'])
+    p.add_argument('--skip-json', action='store_true', help='only write embeddings')
     p.add_argument('--model', help='CLIP for the class embeddings, e.g. EVA02-B-16 (none: no embeddings)')
     p.add_argument('--pretrained', help='its checkpoint file')
     p.add_argument('--embeddings', help='output .pt (default: data/embeddings/ov-coco_<model>.pt)')
@@ -54,7 +56,7 @@ def main(argv=None):
     vocab = load_vocabulary('ov-coco')
     novel = [vocab.names[i] for i in vocab.where(split='novel')]
     out_dir = args.out_dir or os.path.join(args.coco, 'zero-shot')
-    for split in args.splits:
+    for split in ([] if args.skip_json else args.splits):
         src = os.path.join(args.coco, 'annotations', f'instances_{split}2017.json')
         if not os.path.isfile(src):
             sys.exit(f'error: {src} not found (download COCO 2017 annotations into {args.coco}/annotations)')

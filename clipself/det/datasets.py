@@ -107,13 +107,13 @@ class OVCocoDataset(CocoDataset):
             if not all(math.isfinite(v) for v in (x1, y1, w, h)):
                 self._skipped['non-finite box'] += 1
                 continue
+            if ann.get('area', w * h) <= 0 or w < 1 or h < 1:
+                self._skipped['zero-area or < 1 px box'] += 1
+                continue
             inter_w = max(0.0, min(x1 + w, img_info['width']) - max(x1, 0.0))
             inter_h = max(0.0, min(y1 + h, img_info['height']) - max(y1, 0.0))
             if inter_w * inter_h == 0:
                 self._skipped['box outside the image'] += 1
-                continue
-            if ann.get('area', w * h) <= 0 or w < 1 or h < 1:
-                self._skipped['zero-area or < 1 px box'] += 1
                 continue
             inst = dict(bbox=[x1, y1, x1 + w, y1 + h], bbox_label=self.cat2label[ann['category_id']],
                         ignore_flag=1 if ann.get('iscrowd', False) else 0)

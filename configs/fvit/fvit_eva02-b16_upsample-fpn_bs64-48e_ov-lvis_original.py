@@ -4,6 +4,7 @@
 _base_ = ['_base_/models/fvit_eva02-b16_upsample-fpn.py', '_base_/datasets/ov_lvis.py',
           '_base_/schedules/adamw_48e.py', '_base_/default_runtime.py']
 norm_cfg = {{_base_.norm_cfg}}
+find_unused_parameters = True   # DDP: a batch without positives leaves the mask head out of the graph
 model = dict(
     data_preprocessor=dict(pad_mask=True, fixed_size=(1024, 1024)),
     backbone=dict(model_name='EVA02-B-16', pretrained='checkpoints/EVA02_CLIP_B_psz16_s8B.pt'),

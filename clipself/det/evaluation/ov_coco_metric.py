@@ -1,4 +1,5 @@
 """OV-COCO box AP50 for novel, base and all classes (pycocotools, the standard protocol)."""
+import copy
 import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
@@ -13,9 +14,10 @@ from ..vocab import NovelSpec, novel_names
 from .common import check_image_ids, collect, label_to_category, quiet, to_json_results, write_outputs
 
 
-def ap50_per_class(coco_eval) -> np.ndarray:
-    """Per-category AP at IoU 0.5 (all areas, 100 detections) from an accumulated ``COCOeval``, in
-    ``params.catIds`` order; ``nan`` for categories without ground truth."""
+def ap50_per_class(coco_eval, cat_ids: Sequence[int]) -> np.ndarray:
+    """AP at IoU 0.5 (all areas, 100 detections) of each of ``cat_ids`` from an accumulated ``COCOeval``; ``nan``
+    for categories without ground truth. (``COCOeval.evaluate`` sorts ``params.catIds``: the precision array
+    follows that order, not the order they were given in.)"""
     p = coco_eval.params
     t = int(np.argmin(np.abs(np.asarray(p.iouThrs) - 0.5)))
     a = list(p.areaRngLbl).index('all')
@@ -27,7 +29,8 @@ def ap50_per_class(coco_eval) -> np.ndarray:
         v = v[v > -1]
         if v.size:
             out[k] = float(np.mean(v))
-    return out
+    order = {int(c): k for k, c in enumerate(p.catIds)}
+    return np.array([out[order[int(c)]] for c in cat_ids])
 
 
 @METRICS.register_module()
@@ -90,14 +93,14 @@ class OVCocoBoxMetric(BaseMetric):
         ap = ap75 = 0.0
         if dets:
             with quiet():
-                coco_dt = self._coco.loadRes(dets)
+                coco_dt = self._coco.loadRes(copy.deepcopy(dets))  # loadRes edits them
                 ev = COCOeval(self._coco, coco_dt, 'bbox')
                 ev.params.catIds = list(cat_ids)
                 ev.params.imgIds = img_ids
                 ev.evaluate()
                 ev.accumulate()
                 ev.summarize()
-            per_class = ap50_per_class(ev)
+            per_class = ap50_per_class(ev, cat_ids)
             ap, ap75 = float(ev.stats[0]), float(ev.stats[2])
         else:
             print_log('no detections: every AP is 0', logger='current', level=logging.WARNING)

@@ -1,4 +1,5 @@
 """OV-LVIS: mask and box AP, AP_r, AP_c, AP_f with the LVIS API (numpy 2 compatible)."""
+import copy
 import logging
 import math
 from collections import OrderedDict
@@ -78,7 +79,7 @@ class OVLVISMetric(BaseMetric):
                     out[f'{iou}_{k}'] = 0.0
                 continue
             with numpy_float_alias(), quiet():
-                lvis_dt = LVISResults(self._lvis, dets, max_dets=self.max_dets)
+                lvis_dt = LVISResults(self._lvis, copy.deepcopy(dets), max_dets=self.max_dets)  # it edits them
                 ev = LVISEval(self._lvis, lvis_dt, iou)
                 ev.params.img_ids = img_ids  # (lvis' name; mmdet's LVISMetric sets an unused imgIds)
                 ev.params.cat_ids = sorted(cat_ids)
