@@ -89,7 +89,8 @@ class OpenVocabDetector:
         self.cfg = cfg
         from mmcv.transforms import Compose
         pipeline = [t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations']
-        self.pipeline = Compose(pipeline)
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            self.pipeline = Compose(pipeline)
 
     @torch.no_grad()
     def __call__(self, image_path: str):

@@ -121,8 +121,12 @@ def test_demo_on_an_image_and_a_folder(trained, tmp_path, capsys):
     main([os.path.join(images, first), '--config', CONFIG, '--checkpoint', ckpt, '--classes', 'square, circle,kettle',
           '--score-thr', '0.05', '--out', out])
     assert os.path.getsize(out) > 0
-    main([images, '--config', CONFIG, '--checkpoint', ckpt, '--classes', 'square,circle', '--out',
-          str(tmp_path / 'many')])
+    # a folder, in a fresh process (no default scope left behind by the runner)
+    out = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'demo_detect.py'), images, '--config', CONFIG,
+                          '--checkpoint', ckpt, '--classes', 'square,circle', '--out', str(tmp_path / 'many')],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'wrote 8 picture(s)' in out.stdout
     assert len(os.listdir(tmp_path / 'many')) == len(os.listdir(images))
     with pytest.raises(SystemExit, match='not an F-ViT training checkpoint'):
         bad = str(tmp_path / 'bad.pth')
