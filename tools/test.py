@@ -11,7 +11,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.runner import Runner  # noqa: E402
 
-from clipself.engine.launch import common_arguments, prepare_config  # noqa: E402
+from clipself.engine.launch import common_arguments, finish_launch, prepare_config  # noqa: E402
 
 
 def parse_args():
@@ -31,6 +31,7 @@ def main():
     from clipself.engine.checkpoints import route_test_checkpoint
     route_test_checkpoint(cfg, args.checkpoint)
     Runner.from_cfg(cfg).test()
+    finish_launch()
 
 
 if __name__ == '__main__':

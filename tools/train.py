@@ -12,7 +12,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.runner import Runner  # noqa: E402
 
-from clipself.engine.launch import common_arguments, prepare_config  # noqa: E402
+from clipself.engine.launch import common_arguments, finish_launch, prepare_config  # noqa: E402
 
 
 def parse_args():
@@ -38,6 +38,7 @@ def main():
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     Runner.from_cfg(cfg).train()
+    finish_launch()
 
 
 if __name__ == '__main__':

@@ -34,3 +34,12 @@ def common_arguments(parser, launchers: Sequence[str] = ('none', 'pytorch', 'slu
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, e.g. a.b=1')
     parser.add_argument('--launcher', choices=list(launchers), default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def finish_launch() -> None:
+    """Wait for every process, then tear the process group down (an implicit teardown at interpreter exit
+    can abort a gloo process with 'terminate called without an active exception')."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
