@@ -71,6 +71,10 @@ class FViT(TwoStageDetector):
         if div % (2 * p):
             raise ValueError(f'data_preprocessor.pad_size_divisor={div} must be a multiple of 2 x patch '
                              f'= {2 * p} (whole token grids, exact 1/2 pooling)')
+        for key in ('fixed_size', 'test_fixed_size'):
+            size = getattr(self.data_preprocessor, key, None)
+            if size is not None and any(v % (2 * p) for v in size):
+                raise ValueError(f'data_preprocessor.{key}={tuple(size)} must be a multiple of 2 x patch = {2 * p}')
 
     # -- features -----------------------------------------------------------------------------------------
     @property

@@ -81,6 +81,29 @@ def test_training_keeps_no_backbone_activations(model):
     total(losses).backward()
 
 
+def test_backbone_loads_clip_files(tmp_path):
+    """The detector's CLIP comes from any file build_clip reads: our safetensors export, an EVA-CLIP-layout file
+    (the original EVA-CLIP / released CLIPSelf key format), an open_clip state dict."""
+    from clipself.models import build_clip, save_safetensors, to_eva_clip
+    torch.manual_seed(3)
+    ref = build_clip('EVA02-Tiny-8')
+    files = {'export.safetensors': None, 'eva_clip.pt': to_eva_clip(ref.clip.state_dict()),
+             'open_clip.pt': ref.clip.state_dict()}
+    x = torch.randn(1, 3, 32, 32)
+    want = ref.encode_dense(x)
+    for name, sd in files.items():
+        path = str(tmp_path / name)
+        if sd is None:
+            save_safetensors(ref.clip, path, model_name='EVA02-Tiny-8')
+        else:
+            torch.save(sd, path)
+        bb = FrozenCLIPViT(model_name='EVA02-Tiny-8', pretrained=path, out_indices=[0, 1, 2, 2])
+        assert torch.allclose(bb(x, with_dense=True)[1], want, atol=1e-5), name
+        assert not any(p.requires_grad for p in bb.parameters())
+    with pytest.raises(FileNotFoundError):
+        FrozenCLIPViT(model_name='EVA02-Tiny-8', pretrained=str(tmp_path / 'missing.pt'))
+
+
 # -- pyramid -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('hw', [(8, 8), (5, 7), (1, 3)])
 def test_pyramid_strides_at_odd_grids(hw):

@@ -52,7 +52,7 @@ class OVCocoBoxMetric(BaseMetric):
     Labels map to category ids by class name (``dataset_meta['classes']``).
     """
 
-    default_prefix: Optional[str] = None
+    default_prefix: Optional[str] = ''   # keys without a prefix: novel_ap50, bbox_APr ...
 
     def __init__(self, *, ann_file: str, novel_classes: NovelSpec = None, outfile_prefix: Optional[str] = None,
                  collect_device: str = 'cpu', prefix: Optional[str] = None, backend_args: Optional[dict] = None):

@@ -31,7 +31,7 @@ class OVLVISMetric(BaseMetric):
     Labels map to category ids by class name (``dataset_meta['classes']``).
     """
 
-    default_prefix: Optional[str] = None
+    default_prefix: Optional[str] = ''   # keys without a prefix: novel_ap50, bbox_APr ...
 
     def __init__(self, *, ann_file: str, metric=('bbox', 'segm'), max_dets: int = 300,
                  outfile_prefix: Optional[str] = None, collect_device: str = 'cpu', prefix: Optional[str] = None,
