@@ -83,14 +83,15 @@ class DenseCLIP(nn.Module):
         x = self.tower.head(tokens[:, 1:])  # shape: [B, h*w, D]
         if normalize:
             x = F.normalize(x, dim=-1)
-        return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
+        # contiguous NCHW: mmcv's CPU RoIAlign silently misreads channels-last-strided maps
+        return x.transpose(1, 2).reshape(x.shape[0], -1, h, w).contiguous()
 
     def forward_features(self, images: torch.Tensor, out_indices: Sequence[int],
                          dense_last: bool = True) -> List[torch.Tensor]:
         """Token maps after the given blocks, CLS dropped: a list of ``[B, C, H // p, W // p]`` (width C,
         before the final norm). With ``dense_last`` the last block is the attention-free one (F-ViT taps)."""
         _, (h, w), outs = self.tower.forward_tokens(images, dense=dense_last, out_indices=out_indices)
-        return [o[:, 1:].transpose(1, 2).reshape(o.shape[0], -1, h, w) for o in outs]
+        return [o[:, 1:].transpose(1, 2).reshape(o.shape[0], -1, h, w).contiguous() for o in outs]
 
     def roi_features(self, dense: torch.Tensor, boxes: Sequence[torch.Tensor], **kwargs) -> torch.Tensor:
         """:func:`clipself.models.roi_features` with this model's patch size: boxes xyxy in input pixels."""
