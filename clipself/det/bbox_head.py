@@ -105,7 +105,7 @@ class FViTBBoxHead(ConvFCBBoxHead):
         img_shape = img_meta['img_shape']
         if bbox_pred is not None:
             if not self.reg_class_agnostic:
-                raise NotImplementedError('FViTBBoxHead regresses class-agnostic boxes')
+                raise ValueError('FViTBBoxHead regresses class-agnostic boxes: set reg_class_agnostic=True')
             bboxes = self.bbox_coder.decode(roi[:, 1:], bbox_pred.view(-1, self.bbox_coder.encode_size),
                                             max_shape=img_shape)
         else:

@@ -157,7 +157,7 @@ def _eva_forward(visual, images, attention_free_last, rope_ref_grid):
     W = _Weights(visual)
     for unsupported in ('trunk.reg_token', 'trunk.blocks.0.attn.gate.weight', 'trunk.blocks.0.attn.q_norm.weight'):
         if W.has(unsupported):
-            raise NotImplementedError(f'reference path: {unsupported} is not part of EVA02-CLIP')
+            raise ValueError(f'reference path: {unsupported} is not part of EVA02-CLIP')
     heads = trunk.blocks[0].attn.num_heads
     x, grid = _patchify(images, W['trunk.patch_embed.proj.weight'], W.get('trunk.patch_embed.proj.bias'))
     x = W.ln(x, 'trunk.patch_embed.norm')
@@ -195,7 +195,7 @@ def _eva_forward(visual, images, attention_free_last, rope_ref_grid):
         x = x + o
         y = W.ln(x, f'{p}.norm2')
         if not W.has(f'{p}.mlp.fc1_g.weight'):
-            raise NotImplementedError('reference path: only the SwiGLU MLP (fc1_g, fc1_x, norm, fc2) of '
+            raise ValueError('reference path: only the SwiGLU MLP (fc1_g, fc1_x, norm, fc2) of '
                                       'EVA02-CLIP is implemented')
         y = F.silu(W.linear(y, f'{p}.mlp.fc1_g')) * W.linear(y, f'{p}.mlp.fc1_x')
         y = W.linear(W.ln(y, f'{p}.mlp.norm'), f'{p}.mlp.fc2')
@@ -209,7 +209,7 @@ def _eva_forward(visual, images, attention_free_last, rope_ref_grid):
     if W.has('head.proj.weight'):
         x = W.linear(x, 'head.proj')
     elif any(k.startswith('head.') for k in W.sd):
-        raise NotImplementedError('reference path: only a linear (or no) open_clip projection head')
+        raise ValueError('reference path: only a linear (or no) open_clip projection head')
     return x, grid
 
 
@@ -221,7 +221,7 @@ def _activation(module: nn.Module):
         return lambda t: t * torch.sigmoid(1.702 * t)
     if isinstance(module, nn.GELU):
         return lambda t: F.gelu(t, approximate=module.approximate)
-    raise NotImplementedError(f'reference path: activation {name}')
+    raise ValueError(f'reference path: activation {name}')
 
 
 def _openai_forward(visual, images, attention_free_last):
@@ -286,7 +286,7 @@ def reference_forward(clip: nn.Module, images: torch.Tensor, *, attention_free_l
         return _eva_forward(visual, images, attention_free_last, rope_ref_grid)
     if hasattr(visual, 'conv1') and hasattr(visual, 'transformer'):
         return _openai_forward(visual, images, attention_free_last)
-    raise NotImplementedError(f'reference path: image tower {type(visual).__name__}')
+    raise ValueError(f'reference path: image tower {type(visual).__name__}')
 
 
 def reference_encode_dense(clip: nn.Module, images: torch.Tensor, *,
