@@ -5,17 +5,16 @@ from typing import Optional
 
 import numpy as np
 import torch
-from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 from ..data.distill_dataset import CLIPSelfDataset
-from ..data.synthetic_coco import write_synthetic_coco
 from ..distill.model import CLIPSelf
 from ..models.checkpoint import save_safetensors
 from ..registry import DATASETS, HOOKS, MODELS
+from .synthetic import ensure_generated
 
 MODELS.register_module(module=CLIPSelf)
 
@@ -34,13 +33,7 @@ def build_clipself_dataset(*, generate: Optional[dict] = None, **kwargs) -> CLIP
     """``CLIPSelfDataset`` from a config; with ``generate=dict(num_images=..., seed=...)`` the images, COCO
     json and proposals are first generated into ``data_root`` (once; kept for later runs), so the same
     loader reads them as it reads COCO."""
-    if generate is not None:
-        root = kwargs.get('data_root', '')
-        marker = os.path.join(root, 'annotations', 'instances.json')
-        if is_main_process() and not os.path.isfile(marker):
-            write_synthetic_coco(root, **generate)
-        from mmengine.dist import barrier
-        barrier()
+    ensure_generated(generate, kwargs.get('data_root', ''), os.path.join('annotations', 'instances.json'))
     return CLIPSelfDataset(**kwargs)
 
 

@@ -14,19 +14,18 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from mmengine.dist import barrier, is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MessageHub, MMLogger, print_log
 from mmengine.model import BaseModel
 
 from ..data.panoptic import COCOPanopticRegionDataset, RegionClasses
-from ..data.synthetic_coco import write_synthetic_coco
 from ..evaluation.class_embeddings import resolve_class_embeddings
 from ..evaluation.predict import predict_regions
 from ..evaluation.region_metrics import KINDS, format_table, summarize, true_class_rank
 from ..models import build_clip
 from ..models.dense_clip import DenseCLIP
 from ..registry import DATASETS, METRICS, MODELS
+from .synthetic import ensure_generated
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +35,7 @@ def build_panoptic_regions(*, generate: Optional[dict] = None, **kwargs) -> COCO
     """``COCOPanopticRegionDataset`` from a config. With ``generate=dict(num_images=..., seed=..., ...)``
     (``write_synthetic_coco`` arguments) a synthetic panoptic set is first written into ``data_root`` when its
     ``ann_file`` is absent (once, by the main process; later runs reuse it)."""
-    if generate is not None:
-        root = kwargs.get('data_root', '')
-        marker = os.path.join(root, kwargs.get('ann_file', 'annotations/panoptic.json'))
-        if is_main_process() and not os.path.isfile(marker):
-            write_synthetic_coco(root, **generate)
-        barrier()
+    ensure_generated(generate, kwargs.get('data_root', ''), kwargs.get('ann_file', 'annotations/panoptic.json'))
     return COCOPanopticRegionDataset(**kwargs)
 
 
