@@ -14,10 +14,19 @@ import torch
 from .data.synthetic import COLOURS, SHAPES, make_scene
 from .data.transforms import normalize
 from .models import build_clip, save_safetensors
-from .models.text import build_text_embeddings
+from .models.text import build_text_embeddings, make_prompts
 
-CAPTIONS = ('a photo of a {colour} {shape}.', 'a {colour} {shape}.', 'a {shape}.', 'a photo of a {shape}.',
-            'a {shape} on a textured background.')
+
+def caption(shape: str, colour: str, g: torch.Generator, colour_p: float) -> str:
+    """A random caption of one image: one of ViLD's 63 prompts of ``'{shape}'``, or with probability
+    ``colour_p`` of ``'{colour} {shape}'`` (``'There is a red triangle in the scene.'``).
+
+    The prompts are those of the zero-shot classifiers (region evaluation, F-ViT), as web captions are for a
+    real CLIP: the tiny text tower sees every template word in training.
+    """
+    name = f'{colour} {shape}' if float(torch.rand(1, generator=g)) < colour_p else shape
+    prompts = make_prompts(name)
+    return prompts[int(torch.randint(len(prompts), (1,), generator=g))]
 
 
 def captioned_images(rng: np.random.Generator, n: int, size: int = 64):
@@ -48,8 +57,8 @@ def zero_shot_accuracy(model, images: torch.Tensor, labels: torch.Tensor, class_
 
 
 def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', steps: int = 900,
-                       batch_size: int = 128, lr: float = 7e-4, pool: int = 20000, seed: int = 0,
-                       log: Callable[[str], None] = print) -> Dict[str, float]:
+                       batch_size: int = 128, lr: float = 1e-3, pool: int = 8000, colour_p: float = 0.0,
+                       seed: int = 0, log: Callable[[str], None] = print) -> Dict[str, float]:
     """Contrastive pre-training (open_clip's ClipLoss) on ``pool`` generated images; writes fp16 safetensors.
 
     Returns the figures (zero-shot top-1 on 1000 held-out images, seconds, steps).
@@ -68,7 +77,7 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     no_decay = [p for p in params if p.dim() < 2]
     opt = torch.optim.AdamW([dict(params=decay, weight_decay=0.1), dict(params=no_decay, weight_decay=0.0)],
                             lr=lr, betas=(0.9, 0.98), eps=1e-6)
-    warmup = max(1, steps // 20)
+    warmup = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / (steps - warmup))))
     g = torch.Generator().manual_seed(seed)
@@ -77,8 +86,7 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
         x = images[idx]
         flip = torch.rand(batch_size, generator=g) < 0.5
         x[flip] = x[flip].flip(-1)
-        texts = [CAPTIONS[int(torch.randint(len(CAPTIONS), (1,), generator=g))].format(
-            colour=colours[i], shape=SHAPES[int(labels[i])]) for i in idx.tolist()]
+        texts = [caption(SHAPES[int(labels[i])], colours[i], g, colour_p) for i in idx.tolist()]
         img_f = model.encode_image(normalize(x, model.image_mean, model.image_std))
         txt_f = model.encode_text(model.tokenize(texts))
         loss = loss_fn(img_f, txt_f, model.clip.logit_scale.exp())
@@ -94,8 +102,8 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     acc = zero_shot_accuracy(model, held_images, held_labels, SHAPES)
     log(f'[pretrain] zero-shot shape top-1 on held-out images: {acc:.3f} (chance {1 / len(SHAPES):.3f})')
     half = {k: v.half() if v.is_floating_point() else v for k, v in model.clip.state_dict().items()}
-    figures = dict(zero_shot_top1=acc, steps=steps, batch_size=batch_size, seconds=round(time.time() - t0),
-                   seed=seed, colours=len(COLOURS))
+    figures = dict(zero_shot_top1=acc, steps=steps, batch_size=batch_size, lr=lr, pool=pool, colour_p=colour_p,
+                   seconds=round(time.time() - t0), seed=seed, colours=len(COLOURS))
     save_safetensors(half, out_path, model_name=model_name, extra=figures)
     log(f'[pretrain] wrote {out_path}')
     return figures

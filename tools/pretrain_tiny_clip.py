@@ -1,6 +1,6 @@
 """Pre-train the demo's tiny CLIP (EVA02-Small-8) on generated captioned shapes, seeded; writes fp16 safetensors.
 
-    python tools/pretrain_tiny_clip.py [--out assets/demo_clip_eva02-small-8.safetensors] [--steps 800]
+    python tools/pretrain_tiny_clip.py [--out assets/demo_clip_eva02-small-8.safetensors] [--steps 900]
 
 The shipped file was made with the defaults; `make demo` uses it unless told to retrain.
 """
@@ -18,11 +18,14 @@ def main(argv=None):
     p.add_argument('--out', default='assets/demo_clip_eva02-small-8.safetensors')
     p.add_argument('--steps', type=int, default=900)
     p.add_argument('--batch-size', type=int, default=128)
-    p.add_argument('--lr', type=float, default=7e-4)
-    p.add_argument('--pool', type=int, default=20000, help='number of generated training images')
+    p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--pool', type=int, default=8000, help='number of generated training images')
+    p.add_argument('--colour-p', type=float, default=0.0,
+                   help='probability that a caption names the colour too ("a red triangle")')
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args(argv)
-    pretrain_tiny_clip(a.out, steps=a.steps, batch_size=a.batch_size, lr=a.lr, pool=a.pool, seed=a.seed)
+    pretrain_tiny_clip(a.out, steps=a.steps, batch_size=a.batch_size, lr=a.lr, pool=a.pool, colour_p=a.colour_p,
+                       seed=a.seed)
 
 
 if __name__ == '__main__':

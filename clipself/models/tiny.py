@@ -20,8 +20,11 @@ def _eva02_clip(name: str, pretrained: bool, kwargs: dict, **arch) -> Eva:
     """An EVA02-CLIP-style timm Eva (SwiGLU with its LN, attention sub-LN, RoPE on the 16-grid reference)."""
     if pretrained:
         raise ValueError(f'{name} has no pretrained weights in timm: pass a checkpoint to build_clip instead')
+    # head_init_scale=1: timm's default 0.001 (meant for fine-tuning a classifier) leaves the CLIP projection at
+    # std 2e-5, and contrastive training from scratch then collapses (loss stays at ln(batch)).
     args = dict(img_size=64, patch_size=8, qkv_fused=False, mlp_ratio=4 * 2 / 3, swiglu_mlp=True, scale_mlp=True,
-                scale_attn_inner=True, use_rot_pos_emb=True, ref_feat_shape=(16, 16), global_pool='token', **arch)
+                scale_attn_inner=True, use_rot_pos_emb=True, ref_feat_shape=(16, 16), global_pool='token',
+                head_init_scale=1.0, **arch)
     for timm_only in ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir'):
         kwargs.pop(timm_only, None)
     args.update(kwargs)
