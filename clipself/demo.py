@@ -27,8 +27,10 @@ SCENE = 192           # scenes are 192 x 192 px: the student sees a 24 x 24 toke
 CROP = 64             # the CLIP's pre-training size
 NOVEL = ('star', 'ring')
 SIZES = {  # full run (make demo) and the fast variant of the test suite
-    'full': dict(train_images=320, val_images=80, zero_shot_images=400, epochs=4, batch=8, pretrain_steps=900),
-    'fast': dict(train_images=32, val_images=12, zero_shot_images=64, epochs=2, batch=8, pretrain_steps=0),
+    'full': dict(train_images=320, val_images=80, zero_shot_images=400, epochs=4, batch=2, lr=2e-4, pretrain_steps=900,
+                 fvit_epochs=3),
+    'fast': dict(train_images=64, val_images=24, zero_shot_images=64, epochs=4, batch=2, lr=2e-4, pretrain_steps=0,
+                 fvit_epochs=1),
 }
 VARIANTS = {  # result prefix -> distillation settings
     'after': dict(sampler='proposals', loss_image_weight=0.0),
@@ -74,7 +76,7 @@ def _distill(variant: str, settings: dict, clip_path: str, train_root: str, work
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None  # evaluated afterwards, on student and export
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-    cfg.optim_wrapper.optimizer.lr = 2e-4
+    cfg.optim_wrapper.optimizer.lr = size['lr']
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
         dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=epochs, T_max=epochs,
@@ -88,6 +90,40 @@ def _distill(variant: str, settings: dict, clip_path: str, train_root: str, work
     cfg.log_level = 'WARNING'
     Runner.from_cfg(cfg).train()
     return cfg.work_dir
+
+
+def _fvit(clip_path: str, data_root: str, work_dir: str, tag: str, size: dict, seed: int) -> Dict[str, float]:
+    """Train F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base classes with ``clip_path`` frozen as its
+    backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ..., ...}`` (%)."""
+    from mmdet.utils import register_all_modules
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from .engine.launch import prepare_config
+    register_all_modules(init_default_scope=False)
+    epochs = size['fvit_epochs']
+    generate = dict(num_images=size['train_images'], seed=seed, size=(SCENE, SCENE), novel=list(NOVEL),
+                    val_images=size['val_images'])
+    opts = {
+        'model.backbone.pretrained': clip_path,
+        'train_dataloader.dataset.data_root': data_root, 'train_dataloader.dataset.generate': generate,
+        'val_dataloader.dataset.data_root': data_root, 'val_dataloader.dataset.generate': generate,
+        'test_dataloader.dataset.data_root': data_root, 'test_dataloader.dataset.generate': generate,
+        'val_evaluator.ann_file': os.path.join(data_root, 'val', 'annotations', 'ov_val.json'),
+        'test_evaluator.ann_file': os.path.join(data_root, 'val', 'annotations', 'ov_val.json'),
+        'train_cfg.max_epochs': epochs, 'train_cfg.val_interval': epochs + 1,  # evaluated once, below
+        'default_hooks.checkpoint': dict(type='CheckpointHook', interval=epochs, max_keep_ckpts=1,
+                                         backend_args=dict(backend='atomic_local')),
+        'default_hooks.logger.interval': 20, 'randomness': dict(seed=seed), 'log_level': 'WARNING',
+        'experiment_name': f'demo_fvit_{tag}',
+    }
+    cfg = prepare_config(os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
+                         work_dir=os.path.join(work_dir, f'fvit_{tag}'), cfg_options=opts)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        metrics = runner.val()
+    return {k: 100 * float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
 
 
 def _export_student(run_dir: str, epochs: int) -> Dict[str, str]:
@@ -171,7 +207,19 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
             f'{res.get(f"{variant}_ensemble.rois.thing.macc1", float("nan")):.1f}), image zero-shot '
             f'{res[f"{variant}.clip_zeroshot_top1"]:.3f} ({time.time() - t0:.0f} s)')
 
+    # F-ViT on the base classes, frozen original vs distilled (proposals student) backbone; AP50 on all classes
+    fvit_root = os.path.join(data, 'fvit')
+    detectors = {}
+    for tag, path in (('original', clip_path), ('distilled', _export_paths(out_dir)['after'])):
+        metrics = _fvit(path, fvit_root, out_dir, tag, size, seed)
+        for k, v in metrics.items():
+            res[f'fvit.{k}.{tag}'] = v
+        detectors[tag] = os.path.join(out_dir, f'fvit_{tag}', f'epoch_{size["fvit_epochs"]}.pth')
+        log(f'[demo] F-ViT with the {tag} CLIP: novel AP50 {metrics.get("novel_ap50", float("nan")):.1f}, '
+            f'base AP50 {metrics.get("base_ap50", float("nan")):.1f} ({time.time() - t0:.0f} s)')
+
     _save_pictures(out_dir, curves, clip_path, files_after=_export_paths(out_dir), val_root=val_root)
+    _save_detections(out_dir, detectors, os.path.join(fvit_root, 'val', 'images'))
     res['seconds'] = round(time.time() - t0)
     res['machine'] = f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}'
     with open(os.path.join(out_dir, 'results.json'), 'w') as f:
@@ -218,6 +266,31 @@ def _save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: D
         save_dense_figure(os.path.join(out_dir, f'dense_features_{i + 1}.png'), image, rows, queries)
 
 
+def _save_detections(out_dir: str, detectors: Dict[str, str], image_dir: str, num: int = 3):
+    """``detections.png``: F-ViT's detections (score >= 0.3) on the first held-out scenes, one row per backbone."""
+    from PIL import Image
+
+    from .data.synthetic import SHAPES
+    from .det.demo import OpenVocabDetector
+    config = os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py')
+    images = sorted(os.listdir(image_dir))[:num]
+    rows = []
+    for tag, ckpt in detectors.items():
+        det = OpenVocabDetector(config, ckpt, SHAPES)
+        tiles = []
+        for name in images:
+            dst = os.path.join(out_dir, 'detections', tag, name)
+            det.draw(os.path.join(image_dir, name), det(os.path.join(image_dir, name)), dst, score_thr=0.3)
+            tiles.append(Image.open(dst).convert('RGB'))
+        rows.append(tiles)
+    w, h = rows[0][0].size
+    canvas = Image.new('RGB', (w * len(images), h * len(rows)), 'white')
+    for r, tiles in enumerate(rows):
+        for c, tile in enumerate(tiles):
+            canvas.paste(tile.resize((w, h)), (c * w, r * h))
+    canvas.save(os.path.join(out_dir, 'detections.png'))
+
+
 def _write_report(path: str, r: dict):
     kinds = ('rois', 'crops', 'maskpool')
     cols = [('before', 'original CLIP'), ('after', 'proposals: student'), ('after_ensemble', 'proposals: ensemble 0.7'),
@@ -238,8 +311,17 @@ def _write_report(path: str, r: dict):
         lines.append(f'| {label} | ' + ' | '.join(cells) + f' | {100 * zs:.1f} |')
     gain = r['after.rois.thing.macc1'] - r['before.rois.thing.macc1']
     lines += ['', f"rois thing top-1 gained {gain:+.1f} points with proposal distillation "
-              f"(crops, the image-level reference, score {r['before.crops.thing.macc1']:.1f}).", '',
-              '![loss curves](loss_curves.png)', '', '![dense features](dense_features_1.png)',
+              f"(crops, the image-level reference, score {r['before.crops.thing.macc1']:.1f}).", '']
+    if 'fvit.novel_ap50.original' in r:
+        lines += [f"F-ViT ({r['fvit_epochs']} epochs on the base-class boxes of the training scenes, backbone frozen), "
+                  f"box AP50 (%) on the held-out scenes; novel classes: {', '.join(r['novel'])}:", '',
+                  '| backbone | novel AP50 | base AP50 | all AP50 |', '|---|---|---|---|']
+        for tag, label in (('original', 'original CLIP'), ('distilled', 'CLIPSelf (proposals student)')):
+            lines.append(f'| {label} | ' + ' | '.join(f"{r.get(f'fvit.{k}.{tag}', float('nan')):.1f}"
+                                                       for k in ('novel_ap50', 'base_ap50', 'all_ap50')) + ' |')
+        lines += ['', 'Detections (score >= 0.3; top row original, bottom row distilled backbone):', '',
+                  '![detections](detections.png)', '']
+    lines += ['![loss curves](loss_curves.png)', '', '![dense features](dense_features_1.png)',
               '![dense features](dense_features_2.png)', '']
     with open(path, 'w') as f:
         f.write('\n'.join(lines))

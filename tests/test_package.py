@@ -68,11 +68,12 @@ def test_demo_fast_variant_runs_end_to_end(tmp_path):
     saved = json.loads((tmp_path / 'demo' / 'results.json').read_text())
     assert saved['before.rois.thing.macc1'] == res['before.rois.thing.macc1']
     for key in ('before.rois.thing.macc1', 'before.crops.thing.macc1', 'before.maskpool.stuff.macc1',
-                'after.rois.thing.macc1', 'clip_zeroshot_top1', 'after.clip_zeroshot_top1'):
+                'after.rois.thing.macc1', 'clip_zeroshot_top1', 'after.clip_zeroshot_top1',
+                'fvit.novel_ap50.original', 'fvit.novel_ap50.distilled', 'fvit.base_ap50.distilled'):
         assert key in saved, key
-    for name in ('loss_curves.png', 'dense_features_1.png'):
+    for name in ('loss_curves.png', 'dense_features_1.png', 'detections.png'):
         assert (tmp_path / 'demo' / name).stat().st_size > 5000, name
     report = (tmp_path / 'demo' / 'report.md').read_text()
-    assert '| original CLIP |' in report and '| proposals: student |' in report
+    assert '| original CLIP |' in report and '| proposals: student |' in report and 'novel AP50' in report
     if shipped:
         assert saved['after.rois.thing.macc1'] > saved['before.rois.thing.macc1'] + 5
