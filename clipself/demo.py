@@ -257,10 +257,15 @@ def _save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: D
 
     before = build_clip(MODEL, pretrained=clip_path)
     after = build_clip(MODEL, pretrained=files_after['after'])
-    queries = list(SHAPES[:3])
-    text = build_text_embeddings(before, queries)
+    with open(os.path.join(val_root, 'annotations', 'instances.json')) as f:
+        instances = json.load(f)
+    names = {c['id']: c['name'] for c in instances['categories']}
     for i in range(2):
-        image = Image.open(os.path.join(val_root, 'images', f'{i + 1:06d}.png'))
+        image_id = instances['images'][i]['id']
+        present = [names[a['category_id']] for a in instances['annotations'] if a['image_id'] == image_id]
+        queries = list(dict.fromkeys(present))[:3] or list(SHAPES[:3])  # the shapes in this scene
+        text = build_text_embeddings(before, queries)
+        image = Image.open(os.path.join(val_root, 'images', instances['images'][i]['file_name']))
         rows = [('original CLIP', dense_views(before, image, size=SCENE, text_embeddings=text)),
                 ('after CLIPSelf (proposals)', dense_views(after, image, size=SCENE, text_embeddings=text))]
         save_dense_figure(os.path.join(out_dir, f'dense_features_{i + 1}.png'), image, rows, queries)

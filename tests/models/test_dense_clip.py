@@ -85,3 +85,12 @@ def test_published_architectures_build_and_run():
         assert dense.shape == (1, dim, 2, 3)
         torch.testing.assert_close(dense.norm(dim=1), torch.ones(1, 2, 3))
         del model
+
+
+@pytest.mark.parametrize('name', ['EVA02-Tiny-8', 'EVA02-Small-8'])
+def test_tiny_eva_projection_is_trainable_from_scratch(name):
+    """timm's Eva shrinks its head by head_init_scale=0.001 (a fine-tuning default); as a CLIP projection trained
+    from scratch that made the contrastive loss collapse at ln(batch). The tiny towers start at unit scale."""
+    torch.manual_seed(0)
+    head = build_clip(name).clip.visual.trunk.head
+    assert 0.01 < float(head.weight.std()) < 0.05
