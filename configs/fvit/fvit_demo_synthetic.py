@@ -33,11 +33,11 @@ test_pipeline = [
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
-train_dataloader = dict(batch_size=8, dataset=dict(data_root=data_root, generate=generate))
+train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root, generate=generate))
 val_dataloader = dict(dataset=dict(data_root=data_root, generate=generate, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'val/annotations/ov_val.json')
 test_evaluator = val_evaluator
-max_epochs = 6
+max_epochs = 2   # the demo's budget: ~80 iterations
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
