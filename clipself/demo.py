@@ -56,6 +56,7 @@ def _region_eval(clip: dict, val_root: str, work_dir: str, tag: str) -> Dict[str
     ds.update(data_root=val_root + '/', dense_size=SCENE, crop_size=CROP)
     ds.pop('generate', None)
     cfg.work_dir = os.path.join(work_dir, 'eval_' + tag)
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)
     cfg.experiment_name = f'demo_eval_{tag}'
     cfg.default_hooks.logger.interval = 1000
     cfg.log_level = 'WARNING'
@@ -90,6 +91,7 @@ def _distill(variant: str, settings: dict, clip_path: str, train_root: str, work
     cfg.work_dir = os.path.join(work_dir, 'distill_' + variant)
     cfg.experiment_name = f'demo_distill_{variant}'
     cfg.log_level = 'WARNING'
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)  # a rerun starts clean (loss curves read every log in it)
     Runner.from_cfg(cfg).train()
     return cfg.work_dir
 
@@ -121,6 +123,7 @@ def _fvit(clip_path: str, data_root: str, work_dir: str, tag: str, size: dict, s
     }
     cfg = prepare_config(os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
                          work_dir=os.path.join(work_dir, f'fvit_{tag}'), cfg_options=opts)
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)
     with DefaultScope.overwrite_default_scope('mmdet'):
         runner = Runner.from_cfg(cfg)
         runner.train()
@@ -208,8 +211,9 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
             metrics = _region_eval(dict(model_name=MODEL, pretrained=path), val_root, out_dir, prefix)
             res.update({f'{prefix}.{k}': v for k, v in metrics.items()})
             res[f'{prefix}.clip_zeroshot_top1'] = zero_shot(path)
-        log(f'[demo] {variant}: rois {res[f"{variant}.rois.thing.macc1"]:.1f} (ensemble '
-            f'{res.get(f"{variant}_ensemble.rois.thing.macc1", float("nan")):.1f}), image zero-shot '
+        ens = res.get(f'{variant}_ensemble.rois.thing.macc1')
+        log(f'[demo] {variant}: rois {res[f"{variant}.rois.thing.macc1"]:.1f}'
+            + ('' if ens is None else f' (ensemble {ens:.1f})') + ', image zero-shot '
             f'{res[f"{variant}.clip_zeroshot_top1"]:.3f} ({time.time() - t0:.0f} s)')
 
     # F-ViT on the base classes, frozen original vs distilled (proposals student) backbone; AP50 on all classes
