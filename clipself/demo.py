@@ -96,18 +96,17 @@ def _distill(variant: str, settings: dict, clip_path: str, train_root: str, work
     return cfg.work_dir
 
 
-def _fvit(clip_path: str, data_root: str, work_dir: str, tag: str, size: dict, seed: int) -> Dict[str, float]:
-    """Train F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base classes with ``clip_path`` frozen as its
-    backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ..., ...}`` (%)."""
+def _fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, tag: str, epochs: int,
+          seed: int) -> Dict[str, float]:
+    """Train F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base classes of the demo's scenes
+    (``data_root``, written by ``ensure_synthetic_ov_coco(data_root, **generate)``) with ``clip_path`` frozen as
+    its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ...}`` (%)."""
     from mmdet.utils import register_all_modules
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
     from .engine.launch import prepare_config
     register_all_modules(init_default_scope=False)
-    epochs = size['fvit_epochs']
-    generate = dict(num_images=size['train_images'], seed=seed, size=(SCENE, SCENE), novel=list(NOVEL),
-                    val_images=size['val_images'])
     opts = {
         'model.backbone.pretrained': clip_path,
         'train_dataloader.dataset.data_root': data_root, 'train_dataloader.dataset.generate': generate,
@@ -153,7 +152,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
              clip: Optional[str] = None, log: Callable[[str], None] = print) -> Dict:
     """Run the demo; returns the figures written to ``results.json`` (keys as ``before.rois.thing.macc1``)."""
     from .data.synthetic import SHAPES
-    from .data.synthetic_coco import write_synthetic_coco
+    from .det.datasets import ensure_synthetic_ov_coco
     from .demo_pretrain import captioned_images, pretrain_tiny_clip, zero_shot_accuracy
     from .models import build_clip
     t0 = time.time()
@@ -176,8 +175,10 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     data = os.path.join(out_dir, 'data')
     train_root, val_root = os.path.join(data, 'train'), os.path.join(data, 'val')
     shutil.rmtree(data, ignore_errors=True)
-    write_synthetic_coco(train_root, num_images=size['train_images'], seed=seed, size=(SCENE, SCENE), novel=NOVEL)
-    write_synthetic_coco(val_root, num_images=size['val_images'], seed=seed + 1000, size=(SCENE, SCENE), novel=NOVEL)
+    # one generated world for every stage: COCO instances + panoptic + proposals, and the OV jsons F-ViT reads
+    generate = dict(num_images=size['train_images'], seed=seed, size=(SCENE, SCENE), novel=list(NOVEL),
+                    val_images=size['val_images'])
+    ensure_synthetic_ov_coco(data, **generate)
     log(f'[demo] generated {size["train_images"]} training and {size["val_images"]} held-out scenes '
         f'({time.time() - t0:.0f} s)')
 
@@ -217,11 +218,10 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
             f'{res[f"{variant}.clip_zeroshot_top1"]:.3f} ({time.time() - t0:.0f} s)')
 
     # F-ViT on the base classes, frozen original vs distilled (proposals student) backbone; AP50 on all classes
-    fvit_root = os.path.join(data, 'fvit')
     detectors = {}
     for tag, path in (('original', clip_path), ('distilled', _export_paths(out_dir)['after'])):
         t1 = time.time()
-        metrics = _fvit(path, fvit_root, out_dir, tag, size, seed)
+        metrics = _fvit(path, data, generate, out_dir, tag, size['fvit_epochs'], seed)
         res[f'seconds.fvit_{tag}'] = round(time.time() - t1)
         for k, v in metrics.items():
             res[f'fvit.{k}.{tag}'] = v
@@ -230,7 +230,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
             f'base AP50 {metrics.get("base_ap50", float("nan")):.1f} ({time.time() - t0:.0f} s)')
 
     _save_pictures(out_dir, curves, clip_path, files_after=_export_paths(out_dir), val_root=val_root)
-    _save_detections(out_dir, detectors, os.path.join(fvit_root, 'val', 'images'))
+    _save_detections(out_dir, detectors, os.path.join(val_root, 'images'))
     res['seconds'] = round(time.time() - t0)
     res['machine'] = f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}'
     with open(os.path.join(out_dir, 'results.json'), 'w') as f:
@@ -242,11 +242,11 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
 
 def _pretraining_record(path: str) -> dict:
     """The figures ``tools/pretrain_tiny_clip.py`` stored in the CLIP file (steps, seconds, zero-shot), if any."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
     try:
         with safe_open(path, 'pt') as f:
             return json.loads((f.metadata() or {}).get('extra', '{}'))
-    except Exception:  # another format: nothing recorded
+    except SafetensorError:  # another format: nothing recorded
         return {}
 
 

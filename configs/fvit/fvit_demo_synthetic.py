@@ -7,7 +7,7 @@
 #   python tools/train.py configs/fvit/fvit_demo_synthetic.py \
 #       --cfg-options model.backbone.pretrained=assets/demo_clip_eva02-small-8.safetensors
 _base_ = ['fvit_tiny_synthetic.py']
-classes = ['circle', 'square', 'triangle', 'diamond', 'cross', 'ring', 'bar', 'star']   # SHAPES, ids 1..8
+classes = {{_base_.classes}}
 width, dim, patch, fpn = 128, 64, 8, 64
 image_size = (192, 192)
 norm_cfg = dict(type='BN', requires_grad=True)
