@@ -40,14 +40,16 @@ def _xywh(box) -> list:
     return [x1, y1, x2 - x1, y2 - y1]
 
 
-def _proposals(rng: np.random.Generator, scene: Scene, num_false: int) -> list:
-    """Honest proposals: each object's box jittered (shifted/scaled by up to ~20%), plus random false boxes."""
+def _proposals(rng: np.random.Generator, scene: Scene, per_object: int, num_false: int) -> list:
+    """Honest proposals, as a region proposal network's top boxes look: ``per_object`` jittered copies of each
+    object's box (centre shifted by ~10% and sides scaled by ~12% of its size, one sigma), plus ``num_false``
+    random boxes that frame no object in particular."""
     h, w = scene.image.shape[:2]
     out = []
     for box in scene.boxes:
         x1, y1, x2, y2 = box
         bw, bh = x2 - x1, y2 - y1
-        for _ in range(2):
+        for _ in range(per_object):
             dx, dy = rng.normal(0, 0.1, 2) * (bw, bh)
             sw, sh = np.exp(rng.normal(0, 0.12, 2))
             cx, cy = (x1 + x2) / 2 + dx, (y1 + y2) / 2 + dy
@@ -64,8 +66,10 @@ def _proposals(rng: np.random.Generator, scene: Scene, num_false: int) -> list:
 
 def write_synthetic_coco(out_dir: str, *, num_images: int, seed: int = 0, size=(192, 192),
                          novel: Sequence[str] = (), num_objects=(1, 4), object_size=(28, 76),
-                         false_proposals: int = 3, first_image_id: int = 1) -> Dict[str, str]:
-    """Generate ``num_images`` scenes and write them.
+                         proposals_per_object: int = 8, false_proposals: int = 3,
+                         first_image_id: int = 1) -> Dict[str, str]:
+    """Generate ``num_images`` scenes and write them. Proposals (see :func:`_proposals`) come from their own
+    random stream: the scenes of a seed do not depend on how many proposals are drawn.
 
     Layout::
 
@@ -80,6 +84,7 @@ def write_synthetic_coco(out_dir: str, *, num_images: int, seed: int = 0, size=(
     """
     from pycocotools import mask as mask_utils
     rng = np.random.default_rng(seed)
+    proposal_rng = np.random.default_rng([seed, 1])
     img_dir = os.path.join(out_dir, 'images')
     ann_dir = os.path.join(out_dir, 'annotations')
     pan_dir = os.path.join(ann_dir, 'panoptic')
@@ -117,7 +122,7 @@ def write_synthetic_coco(out_dir: str, *, num_images: int, seed: int = 0, size=(
                                        int(ys.max() - ys.min() + 1)], area=int(stuff.sum()), iscrowd=0))
         Image.fromarray(id2rgb(seg_ids)).save(os.path.join(pan_dir, name))
         panoptic.append(dict(image_id=image_id, file_name=name, segments_info=segments))
-        for box, score in _proposals(rng, scene, false_proposals):
+        for box, score in _proposals(proposal_rng, scene, proposals_per_object, false_proposals):
             proposals.append(dict(image_id=image_id, bbox=_xywh(box), score=score, category_id=1))
     thing_cats = [c for c in cats if c['isthing']]
     paths = dict(images=img_dir, instances=os.path.join(ann_dir, 'instances.json'),

@@ -2,10 +2,12 @@
 naive loaders (tiny regions, split stuff, no things, unknown categories, missing PNGs)."""
 import json
 import logging
+import os
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from clipself.data.panoptic import COCOPanopticRegionDataset, load_panoptic_json, mask_box, rgb2id
 from clipself.data.synthetic_coco import id2rgb, write_synthetic_coco
@@ -119,3 +121,33 @@ def test_generated_world_goes_through_the_loader(tmp_path):
         assert (~item['isthing']).sum() == 1  # one background stuff region per scene
         assert len(item['labels']) == len(item['boxes']) == len(item['crops'])
         assert int(item['region_map'].max()) == len(item['labels']) - 1
+
+
+def _iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_generated_proposals_frame_every_object_and_leave_the_scenes_alone(tmp_path):
+    """Honest proposals: ``proposals_per_object`` jittered boxes around each object (none exactly the object's
+    box) plus false ones; the scenes of a seed are the same whatever the number of proposals."""
+    paths = {k: write_synthetic_coco(str(tmp_path / f'p{k}'), num_images=4, seed=3, size=(96, 96),
+                                     proposals_per_object=k, false_proposals=2) for k in (1, 6)}
+    for k, p in paths.items():
+        objects = json.load(open(p['instances']))['annotations']
+        props = json.load(open(p['proposals']))
+        xyxy = lambda b: (b[0], b[1], b[0] + b[2], b[1] + b[3])  # noqa: E731
+        for obj in objects:
+            mine = [xyxy(q['bbox']) for q in props if q['image_id'] == obj['image_id']]
+            ious = sorted(_iou(xyxy(obj['bbox']), q) for q in mine)
+            assert ious[-1] < 0.999  # never the exact ground truth
+            if k > 1:
+                assert sum(i > 0.5 for i in ious) >= k // 2
+        assert len(objects) * k * 0.9 + 4 * 2 <= len(props) <= len(objects) * k + 4 * 2
+    imgs = [sorted(os.listdir(p['images'])) for p in paths.values()]
+    assert imgs[0] == imgs[1]
+    for name in imgs[0]:
+        a, b = (np.asarray(Image.open(os.path.join(p['images'], name))) for p in paths.values())
+        np.testing.assert_array_equal(a, b)
