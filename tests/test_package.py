@@ -77,3 +77,23 @@ def test_demo_fast_variant_runs_end_to_end(tmp_path):
     assert '| original CLIP |' in report and '| proposals: student |' in report and 'novel AP50' in report
     if shipped:
         assert saved['after.rois.thing.macc1'] > saved['before.rois.thing.macc1'] + 5
+
+
+def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
+    """The demo's independent runs go to processes (one per core, up to the number of runs; threads share the
+    rest), results by name; an error in a run reaches the caller."""
+    import operator
+
+    import pytest
+
+    from clipself import demo
+    monkeypatch.setattr(demo.os, 'sched_getaffinity', lambda pid: set(range(8)), raising=False)
+    assert demo._workers(3) == (3, 2) and demo._workers(1) == (1, 8)
+    monkeypatch.setattr(demo.os, 'sched_getaffinity', lambda pid: {0}, raising=False)
+    assert demo._workers(3) == (1, 1)
+    monkeypatch.setattr(demo.os, 'sched_getaffinity', lambda pid: {0, 1}, raising=False)
+    lines = []
+    out = demo._in_parallel({'a': (operator.add, 1, 2), 'b': (operator.mul, 3, 4)}, lines.append)
+    assert out == {'a': 3, 'b': 12} and '2 processes' in lines[0]
+    with pytest.raises(ZeroDivisionError):
+        demo._in_parallel({'a': (operator.add, 1, 2), 'b': (operator.truediv, 1, 0)}, lines.append)
