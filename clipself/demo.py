@@ -30,7 +30,7 @@ SCENE = 192           # scenes are 192 x 192 px: the student sees a 24 x 24 toke
 CROP = 64             # the CLIP's pre-training size
 NOVEL = ('star', 'ring')
 SIZES = {  # full run (make demo) and the fast variant of the test suite
-    'full': dict(train_images=320, val_images=160, zero_shot_images=400, epochs=5, batch=2, lr=2e-4, pretrain_steps=900,
+    'full': dict(train_images=320, val_images=160, zero_shot_images=400, epochs=4, batch=2, lr=2e-4, pretrain_steps=900,
                  fvit_epochs=2),
     'fast': dict(train_images=64, val_images=24, zero_shot_images=64, epochs=4, batch=2, lr=2e-4, pretrain_steps=0,
                  fvit_epochs=1),
