@@ -38,6 +38,6 @@ val_dataloader = dict(dataset=dict(data_root=data_root, generate=generate, pipel
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'val/annotations/ov_val.json')
 test_evaluator = val_evaluator
-max_epochs = 2   # the demo's budget: ~80 iterations
+max_epochs = 2   # the demo's budget: 2 x ~80 iterations
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
