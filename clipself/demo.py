@@ -134,7 +134,7 @@ def _fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, epochs:
 def _workers(n_tasks: int) -> tuple:
     """``(processes, threads each)`` for ``n_tasks`` independent runs on this machine's cores. The demo's tiny
     models use cores better as parallel single-thread runs: side by side on 2 cores, two 1-thread distillation
-    loops did 1.4x the iterations of one 2-thread loop (about 1.1x over the whole demo, whose stages differ)."""
+    loops did 1.4x the iterations of one 2-thread loop (the whole demo's gain is smaller: its stages differ)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     procs = max(1, min(n_tasks, cores))
     return procs, max(1, cores // procs)
