@@ -245,7 +245,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     log(f'[demo] generated {size["train_images"]} training and {size["val_images"]} held-out scenes '
         f'({time.time() - t0:.0f} s)')
 
-    zs_images, zs_labels, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
+    zs_images, zs_labels, _, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
 
     from .models.text import build_text_embeddings
     zs_text = build_text_embeddings(build_clip(MODEL, pretrained=clip_path), list(SHAPES))  # the text tower stays frozen
@@ -370,9 +370,13 @@ def _save_detections(out_dir: str, detectors: Dict[str, str], image_dir: str, nu
 def _pretraining_line(p: dict) -> str:
     if 'steps' not in p:
         return 'The CLIP file records no pre-training figures.'
+    stuff = (f" {100 * p['stuff_p']:.0f}% of its captions name the background texture (the stuff classes)."
+             if p.get('stuff_p') else " Its captions name the shape only, never the background texture: the two "
+             "stuff classes (stripes, blotches) are words the CLIP never learned, so the stuff columns show no "
+             "knowledge to distil.")
     return (f"The CLIP was pre-trained by `tools/pretrain_tiny_clip.py` (seed {p.get('seed')}): {p['steps']} steps of "
             f"batch {p.get('batch_size')} on {p.get('pool')} captioned single-shape images, {p.get('seconds')} s; "
-            f"zero-shot shape top-1 on its held-out images {100 * p.get('zero_shot_top1', float('nan')):.1f}%.")
+            f"zero-shot shape top-1 on its held-out images {100 * p.get('zero_shot_top1', float('nan')):.1f}%." + stuff)
 
 
 def _write_report(path: str, r: dict):
@@ -386,9 +390,7 @@ def _write_report(path: str, r: dict):
              f"{r['batch']} per run, {r['seconds']} s on {r['machine']} ("
              + ', '.join(f"{k.split('.', 1)[1]} {v} s" for k, v in sorted(r.items()) if k.startswith('seconds.'))
              + ').', '',
-             _pretraining_line(r.get('clip_pretraining') or {}) + ' Its captions name the shape only, never the '
-             'background texture: the two stuff classes (stripes, blotches) are words the CLIP never learned, so '
-             'the stuff columns show no knowledge to distil.', '',
+             _pretraining_line(r.get('clip_pretraining') or {}), '',
              'Zero-shot region classification on the held-out scenes (per-class mean accuracy, %, thing top-1 / '
              'stuff top-1):', '', '| model | ' + ' | '.join(kinds) + ' | image zero-shot |',
              '|---|' + '---|' * (len(kinds) + 1)]

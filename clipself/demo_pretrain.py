@@ -11,35 +11,41 @@ from typing import Callable, Dict, Sequence
 import numpy as np
 import torch
 
-from .data.synthetic import COLOURS, SHAPES, make_scene
+from .data.synthetic import BACKGROUNDS, COLOURS, SHAPES, make_scene
 from .data.transforms import normalize
 from .models import build_clip, save_safetensors
 from .models.text import build_text_embeddings, make_prompts
 
 
-def caption(shape: str, colour: str, g: torch.Generator, colour_p: float) -> str:
+def caption(shape: str, colour: str, g: torch.Generator, colour_p: float, background: str = '',
+            stuff_p: float = 0.0) -> str:
     """A random caption of one image: one of ViLD's 63 prompts of ``'{shape}'``, or with probability
-    ``colour_p`` of ``'{colour} {shape}'`` (``'There is a red triangle in the scene.'``).
+    ``colour_p`` of ``'{colour} {shape}'`` (``'There is a red triangle in the scene.'``), or with probability
+    ``stuff_p`` of the background texture (``'a photo of the stripes.'``: how the CLIP learns the stuff words).
 
     The prompts are those of the zero-shot classifiers (region evaluation, F-ViT), as web captions are for a
     real CLIP: the tiny text tower sees every template word in training.
     """
     name = f'{colour} {shape}' if float(torch.rand(1, generator=g)) < colour_p else shape
+    if stuff_p > 0 and float(torch.rand(1, generator=g)) < stuff_p:  # no draw at 0: default captions unchanged
+        name = background
     prompts = make_prompts(name)
     return prompts[int(torch.randint(len(prompts), (1,), generator=g))]
 
 
 def captioned_images(rng: np.random.Generator, n: int, size: int = 64):
-    """``n`` single-object images ``[n, 3, size, size]`` uint8, shape labels ``[n]`` and colour names."""
+    """``n`` single-object images ``[n, 3, size, size]`` uint8, shape labels ``[n]``, colour names and background
+    texture names (``BACKGROUNDS``)."""
     images = np.empty((n, size, size, 3), np.uint8)
-    labels, colours = np.empty(n, np.int64), []
+    labels, colours, backgrounds = np.empty(n, np.int64), [], []
     for i in range(n):
         s = make_scene(rng, size=(size, size), num_objects=(1, 1), object_size=(size * 3 // 8, size * 7 // 8))
         if len(s.labels) == 0:  # fully occluded cannot happen with one object; keep the guard explicit
             raise RuntimeError('scene without object')
         images[i], labels[i] = s.image, s.labels[0]
         colours.append(s.names[0].split(' ')[0])
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels), colours
+        backgrounds.append(BACKGROUNDS[s.background])
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels), colours, backgrounds
 
 
 @torch.no_grad()
@@ -58,7 +64,7 @@ def zero_shot_accuracy(model, images: torch.Tensor, labels: torch.Tensor, class_
 
 def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', steps: int = 900,
                        batch_size: int = 128, lr: float = 1e-3, pool: int = 8000, colour_p: float = 0.0,
-                       seed: int = 0, log: Callable[[str], None] = print) -> Dict[str, float]:
+                       stuff_p: float = 0.0, seed: int = 0, log: Callable[[str], None] = print) -> Dict[str, float]:
     """Contrastive pre-training (open_clip's ClipLoss) on ``pool`` generated images; writes fp16 safetensors.
 
     Returns the figures (zero-shot top-1 on 1000 held-out images, seconds, steps).
@@ -68,8 +74,8 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_clip(model_name).train()
-    images, labels, colours = captioned_images(rng, pool)
-    held_images, held_labels, _ = captioned_images(np.random.default_rng(seed + 1), 1000)
+    images, labels, colours, backgrounds = captioned_images(rng, pool)
+    held_images, held_labels, _, _ = captioned_images(np.random.default_rng(seed + 1), 1000)
     log(f'[pretrain] {pool} training and 1000 held-out images generated in {time.time() - t0:.0f} s')
     loss_fn = ClipLoss()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -86,7 +92,8 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
         x = images[idx]
         flip = torch.rand(batch_size, generator=g) < 0.5
         x[flip] = x[flip].flip(-1)
-        texts = [caption(SHAPES[int(labels[i])], colours[i], g, colour_p) for i in idx.tolist()]
+        texts = [caption(SHAPES[int(labels[i])], colours[i], g, colour_p, backgrounds[i], stuff_p)
+                 for i in idx.tolist()]
         img_f = model.encode_image(normalize(x, model.image_mean, model.image_std))
         txt_f = model.encode_text(model.tokenize(texts))
         loss = loss_fn(img_f, txt_f, model.clip.logit_scale.exp())
@@ -103,7 +110,7 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     log(f'[pretrain] zero-shot shape top-1 on held-out images: {acc:.3f} (chance {1 / len(SHAPES):.3f})')
     half = {k: v.half() if v.is_floating_point() else v for k, v in model.clip.state_dict().items()}
     figures = dict(zero_shot_top1=acc, steps=steps, batch_size=batch_size, lr=lr, pool=pool, colour_p=colour_p,
-                   seconds=round(time.time() - t0), seed=seed, colours=len(COLOURS))
+                   stuff_p=stuff_p, seconds=round(time.time() - t0), seed=seed, colours=len(COLOURS))
     save_safetensors(half, out_path, model_name=model_name, extra=figures)
     log(f'[pretrain] wrote {out_path}')
     return figures

@@ -97,3 +97,21 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
     assert out == {'a': 3, 'b': 12} and '2 processes' in lines[0]
     with pytest.raises(ZeroDivisionError):
         demo._in_parallel({'a': (operator.add, 1, 2), 'b': (operator.truediv, 1, 0)}, lines.append)
+
+
+def test_pretraining_captions_name_the_background_only_when_asked():
+    """``stuff_p`` captions teach the stuff words; at 0 the random stream (and so the shipped CLIP's recipe) is as
+    before: one draw for the colour choice, one for the template."""
+    import torch
+
+    from clipself.demo_pretrain import caption
+    g = torch.Generator().manual_seed(0)
+    assert all('stripes' in caption('ring', 'red', g, 0.0, 'stripes', stuff_p=1.0) for _ in range(5))
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    texts = [caption('ring', 'red', g1, 0.5, 'stripes') for _ in range(20)]
+    for t in texts:
+        assert 'ring' in t and 'stripes' not in t
+    torch.rand(1, generator=g2), torch.randint(63, (1,), generator=g2)  # the draws of the old caption()
+    g3 = torch.Generator().manual_seed(3)
+    caption('ring', 'red', g3, 0.5, 'stripes')
+    assert torch.equal(g3.get_state(), g2.get_state())

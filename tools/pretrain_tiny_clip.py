@@ -22,10 +22,12 @@ def main(argv=None):
     p.add_argument('--pool', type=int, default=8000, help='number of generated training images')
     p.add_argument('--colour-p', type=float, default=0.0,
                    help='probability that a caption names the colour too ("a red triangle")')
+    p.add_argument('--stuff-p', type=float, default=0.0,
+                   help='probability that a caption names the background texture instead ("a photo of the stripes.")')
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args(argv)
     pretrain_tiny_clip(a.out, steps=a.steps, batch_size=a.batch_size, lr=a.lr, pool=a.pool, colour_p=a.colour_p,
-                       seed=a.seed)
+                       stuff_p=a.stuff_p, seed=a.seed)
 
 
 if __name__ == '__main__':
