@@ -248,10 +248,10 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     zs_images, zs_labels, _, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
 
     from .models.text import build_text_embeddings
-    zs_text = build_text_embeddings(build_clip(MODEL, pretrained=clip_path), list(SHAPES))  # the text tower stays frozen
+    original = build_clip(MODEL, pretrained=clip_path)
+    zs_text = build_text_embeddings(original, list(SHAPES))  # the text tower stays frozen
     zero_shot = (zs_images, zs_labels, SHAPES, zs_text)
-    res['clip_zeroshot_top1'] = zero_shot_accuracy(build_clip(MODEL, pretrained=clip_path), zs_images, zs_labels,
-                                                   SHAPES, text=zs_text)
+    res['clip_zeroshot_top1'] = zero_shot_accuracy(original, zs_images, zs_labels, SHAPES, text=zs_text)
     log(f'[demo] CLIP zero-shot shape accuracy (image level): {res["clip_zeroshot_top1"]:.3f}')
     before = _region_eval(dict(model_name=MODEL, pretrained=clip_path), val_root, out_dir, 'before')
     res.update({f'before.{k}': v for k, v in before.items()})
@@ -260,6 +260,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
 
     # the distillation variants, in parallel processes where there are cores for them (longest first)
     variants = ['after'] if fast else ['after_preserve', 'after', 'after_patches']
+    procs, threads = _workers(len(variants))
     log(f'[demo] distilling: {", ".join(variants)} ({size["epochs"]} epochs of {size["train_images"]} scenes each)')
     runs = _in_parallel({v: (_distill_and_evaluate, v, clip_path, train_root, val_root, out_dir, size, seed,
                              zero_shot, not fast) for v in variants}, log)
@@ -280,7 +281,6 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     _save_pictures(out_dir, curves, clip_path, files_after=_export_paths(out_dir), val_root=val_root)
     _save_detections(out_dir, detectors, os.path.join(val_root, 'images'))
     res['seconds'] = round(time.time() - t0)
-    procs, threads = _workers(len(variants))
     res['machine'] = (f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; distillation runs in '
                       f'{procs} process(es) of {threads} thread(s)')
     with open(os.path.join(out_dir, 'results.json'), 'w') as f:
