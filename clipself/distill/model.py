@@ -1,5 +1,6 @@
 """``CLIPSelf``: a trainable student CLIP and its frozen teacher, with the self-distillation losses."""
 import copy
+import itertools
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -17,12 +18,16 @@ class CLIPSelf(BaseModel):
     ``loss_cosine = 1 - mean_i cos(RoIAlign(student.encode_dense(image), box_i), teacher.encode_image(crop_i))``.
     Optionally ``loss_image`` (off by default) keeps the student's image-level path close to the teacher's:
     ``1 - mean cos(student.encode_image(x), teacher.encode_image(x))`` over the same crops and the whole image.
+    The student encodes each of those inputs with gradients, so with 20 crops per image the term costs more than
+    the dense path itself; ``loss_image_crops`` caps how many of each image's crops it uses.
 
     Args:
         clip: ``build_clip`` arguments, e.g. ``dict(model_name='EVA02-B-16', pretrained='checkpoints/...pt')``.
         train_blocks: ``'all'`` or the indices of the image-tower blocks that train; everything else
             (patch embedding, CLS, position embedding, final norm, projection, text tower) stays frozen.
         loss_cosine_weight / loss_image_weight: weights of the two terms.
+        loss_image_crops: at most this many of each image's crops (a random subset, drawn from torch's global
+            generator) enter ``loss_image`` besides the whole image; ``None``: all of them.
         alpha: weight of the student in the exported ensemble ``alpha * student + (1 - alpha) * teacher``.
         grad_checkpointing: recompute the student's blocks in backward (less memory, ~30% slower).
         eval_cfg: keyword arguments of ``CLIPRegionClassifier`` (``clipself.engine.region_eval``) used by
@@ -30,8 +35,8 @@ class CLIPSelf(BaseModel):
     """
 
     def __init__(self, *, clip: dict, train_blocks: Union[str, Sequence[int]] = 'all',
-                 loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0, alpha: float = 0.7,
-                 grad_checkpointing: bool = False, eval_cfg: Optional[dict] = None,
+                 loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0,
+                 loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False, eval_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.clip_cfg = dict(clip)
@@ -59,6 +64,9 @@ class CLIPSelf(BaseModel):
                     part.requires_grad_(False)
         self.student.set_grad_checkpointing(grad_checkpointing)
         self.loss_cosine_weight, self.loss_image_weight = loss_cosine_weight, loss_image_weight
+        if loss_image_crops is not None and loss_image_crops < 0:
+            raise ValueError(f'loss_image_crops must be None or >= 0, got {loss_image_crops}')
+        self.loss_image_crops = loss_image_crops
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f'alpha must be in [0, 1], got {alpha}')
         self.alpha = alpha
@@ -98,14 +106,29 @@ class CLIPSelf(BaseModel):
         cos = (rois * target).sum(-1)
         losses = {'loss_cosine': self.loss_cosine_weight * (1 - cos.mean())}
         if self.loss_image_weight > 0:
-            images_x = crops_x if whole is None else torch.cat([crops_x, self._norm(torch.stack(whole))])
-            with torch.no_grad():
-                t_img = target if whole is None else torch.cat([target, self.teacher.encode_image(images_x[-len(whole):])])
-            s_img = self.student.encode_image(images_x)
-            losses['loss_image'] = self.loss_image_weight * (1 - (s_img * t_img).sum(-1).mean())
+            losses['loss_image'] = self.loss_image_weight * self._image_term(crops_x, target, [len(c) for c in crops],
+                                                                             whole)
         losses['num_regions'] = torch.tensor(float(len(cos)), device=cos.device)
         losses['skipped_images'] = torch.tensor(float(sum(skipped or [])), device=cos.device)
         return losses
+
+    def _image_term(self, crops_x: torch.Tensor, target: torch.Tensor, per_image: List[int],
+                    whole: Optional[List[torch.Tensor]]) -> torch.Tensor:
+        """``1 - mean cos(student.encode_image(x), teacher.encode_image(x))`` over the crops ``crops_x``
+        ``[N, 3, T, T]`` (normalised; ``target [N, D]`` their teacher embeddings, ``per_image`` their count per
+        image), at most ``loss_image_crops`` of each image's, plus the whole images ``[3, T, T]`` uint8."""
+        if self.loss_image_crops is not None:
+            starts = itertools.accumulate([0] + per_image[:-1])
+            keep = torch.cat([s + torch.randperm(n)[:self.loss_image_crops] for s, n in zip(starts, per_image)])
+            crops_x, target = crops_x[keep], target[keep]
+        if whole is not None:
+            whole_x = self._norm(torch.stack(whole))
+            with torch.no_grad():
+                target = torch.cat([target, self.teacher.encode_image(whole_x)])
+            crops_x = torch.cat([crops_x, whole_x])
+        if not len(crops_x):
+            raise ValueError('loss_image has no inputs: loss_image_crops is 0 and the batch has no whole images')
+        return 1 - (self.student.encode_image(crops_x) * target).sum(-1).mean()
 
     # -- evaluation (zero-shot region classification on the student) ----------------------------------
     def _region_classifier(self):

@@ -125,6 +125,24 @@ def test_image_term_is_zero_when_student_equals_teacher(model):
     assert model(**_batch(), mode='loss')['loss_image'] > 1e-3
 
 
+def test_image_term_can_use_a_random_subset_of_each_images_crops(model):
+    seen = []
+    encode = model.student.encode_image
+    model.student.encode_image = lambda x: seen.append(len(x)) or encode(x)
+    model.train()
+    full = model(**_batch(), mode='loss')['loss_image']
+    model.loss_image_crops = 3  # every crop (3 per image), in another order: the same mean
+    assert torch.allclose(model(**_batch(), mode='loss')['loss_image'], full, atol=1e-6)
+    model.loss_image_crops = 1
+    model(**_batch(), mode='loss')
+    assert seen == [8, 8, 4]  # 2 x 3 crops + 2 whole images; then 2 x 1 crop + 2 whole images
+    batch = _batch()
+    batch['whole'] = None
+    model.loss_image_crops = 0
+    with pytest.raises(ValueError, match='no inputs'):
+        model(**batch, mode='loss')
+
+
 def test_loss_goes_down_and_ensemble_exports(model):
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
