@@ -145,18 +145,35 @@ def _threaded(threads: int, fn: Callable, *args):
     return fn(*args)
 
 
-def _in_parallel(tasks: Dict[str, tuple], log: Callable[[str], None]) -> Dict[str, object]:
-    """Run ``{name: (fn, *args)}`` (module-level ``fn``) in parallel processes, longest first as listed; results
-    by name. Inline when the machine has one core. A failed run raises its error here."""
+def _in_parallel(tasks: Dict[str, tuple], log: Callable[[str], None],
+                 needs: Optional[Dict[str, str]] = None) -> Dict[str, object]:
+    """Run ``{name: (fn, *args)}`` (module-level ``fn``) in parallel processes, each started as a process frees
+    up, in the listed order (list the longest first) except that a task named in ``needs`` waits until the task
+    it needs has finished. Results by name. Inline, in the listed order, when the machine has one core. A failed
+    run raises its error here."""
+    needs = needs or {}
+    for name, first in needs.items():
+        if name not in tasks or first not in tasks or list(tasks).index(first) > list(tasks).index(name):
+            raise ValueError(f'{name!r} needs {first!r}: both must be tasks, {first!r} listed first')
     procs, threads = _workers(len(tasks))
     if procs == 1:
         return {name: fn(*args) for name, (fn, *args) in tasks.items()}
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    log(f'[demo] {len(tasks)} runs in {procs} processes of {threads} thread(s): {", ".join(tasks)}')
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    log(f'[demo] {len(tasks)} runs in {procs} processes of {threads} thread(s): {", ".join(tasks)}'
+        + ''.join(f'; {n} after {f}' for n, f in needs.items()))
+    pending, running, results = list(tasks), {}, {}
     with ProcessPoolExecutor(procs, mp_context=mp.get_context('spawn')) as pool:
-        futures = {name: pool.submit(_threaded, threads, fn, *args) for name, (fn, *args) in tasks.items()}
-        return {name: f.result() for name, f in futures.items()}
+        while pending or running:
+            for name in [n for n in pending if n not in needs or needs[n] in results]:
+                if len(running) < procs:
+                    fn, *args = tasks[name]
+                    running[pool.submit(_threaded, threads, fn, *args)] = name
+                    pending.remove(name)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[running.pop(future)] = future.result()
+    return {name: results[name] for name in tasks}
 
 
 def _distill_and_evaluate(variant: str, clip_path: str, train_root: str, val_root: str, out_dir: str, size: dict,
@@ -258,31 +275,34 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     log(f'[demo] before distillation: rois {before["rois.thing.macc1"]:.1f} / crops {before["crops.thing.macc1"]:.1f}'
         f' / maskpool {before["maskpool.thing.macc1"]:.1f} (thing top-1) ({time.time() - t0:.0f} s)')
 
-    # the distillation variants, in parallel processes where there are cores for them (longest first)
-    variants = ['after'] if fast else ['after_preserve', 'after', 'after_patches']
-    procs, threads = _workers(len(variants))
-    log(f'[demo] distilling: {", ".join(variants)} ({size["epochs"]} epochs of {size["train_images"]} scenes each)')
-    runs = _in_parallel({v: (_distill_and_evaluate, v, clip_path, train_root, val_root, out_dir, size, seed,
-                             zero_shot, not fast) for v in variants}, log)
+    # the distillation variants and the two F-ViT runs (original vs distilled backbone, trained on the base
+    # classes), in parallel processes where there are cores for them; F-ViT on the distilled CLIP waits for it
+    variants = ['after'] if fast else ['after', 'after_preserve', 'after_patches']
+    clips = {'original': clip_path, 'distilled': _export_paths(out_dir)['after']}
+    log(f'[demo] distilling: {", ".join(variants)} ({size["epochs"]} epochs of {size["train_images"]} scenes each);'
+        f' F-ViT: {size["fvit_epochs"]} epoch(s) per backbone')
+    tasks = {v: (_distill_and_evaluate, v, clip_path, train_root, val_root, out_dir, size, seed, zero_shot, not fast)
+             for v in variants}
+    tasks.update({f'fvit_{tag}': (_fvit_timed, tag, clips[tag], data, generate, out_dir, size['fvit_epochs'], seed)
+                  for tag in ('distilled', 'original')})  # the distilled one first, as soon as 'after' is done
+    runs = _in_parallel(tasks, log, needs={'fvit_distilled': 'after'})
     curves = {}
     for variant in VARIANTS:
         if variant in runs:
             figures, curves[variant] = runs[variant]
             res.update(figures)
-    log(f'[demo] distillation done ({time.time() - t0:.0f} s)')
+    for tag in clips:
+        res.update(runs[f'fvit_{tag}'])
+    procs, threads = _workers(len(tasks))
+    log(f'[demo] distillation and F-ViT done ({time.time() - t0:.0f} s)')
 
-    # F-ViT on the base classes, frozen original vs distilled (proposals student) backbone; AP50 on all classes
-    clips = {'original': clip_path, 'distilled': _export_paths(out_dir)['after']}
-    for figures in _in_parallel({tag: (_fvit_timed, tag, path, data, generate, out_dir, size['fvit_epochs'], seed)
-                                 for tag, path in clips.items()}, log).values():
-        res.update(figures)
     detectors = {tag: os.path.join(out_dir, f'fvit_{tag}', f'epoch_{size["fvit_epochs"]}.pth') for tag in clips}
 
     _save_pictures(out_dir, curves, clip_path, files_after=_export_paths(out_dir), val_root=val_root)
     _save_detections(out_dir, detectors, os.path.join(val_root, 'images'))
     res['seconds'] = round(time.time() - t0)
-    res['machine'] = (f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; distillation runs in '
-                      f'{procs} process(es) of {threads} thread(s)')
+    res['machine'] = (f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; distillation and '
+                      f'F-ViT runs in {procs} process(es) of {threads} thread(s)')
     with open(os.path.join(out_dir, 'results.json'), 'w') as f:
         json.dump(res, f, indent=2, sort_keys=True)
     _write_report(os.path.join(out_dir, 'report.md'), res)

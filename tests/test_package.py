@@ -97,6 +97,13 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
     assert out == {'a': 3, 'b': 12} and '2 processes' in lines[0]
     with pytest.raises(ZeroDivisionError):
         demo._in_parallel({'a': (operator.add, 1, 2), 'b': (operator.truediv, 1, 0)}, lines.append)
+    # 'b' needs 'a' (2 s): 'c', listed after it, takes the free process first
+    import time
+    out = demo._in_parallel({'a': (time.sleep, 2.0), 'b': (time.time,), 'c': (time.time,)}, lines.append,
+                            needs={'b': 'a'})
+    assert out['b'] - out['c'] > 1.0 and 'b after a' in lines[-1]
+    with pytest.raises(ValueError, match="listed first"):
+        demo._in_parallel({'b': (time.time,), 'a': (time.time,)}, lines.append, needs={'b': 'a'})
 
 
 def test_pretraining_captions_name_the_background_only_when_asked():

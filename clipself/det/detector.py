@@ -21,7 +21,8 @@ class FViT(TwoStageDetector):
     class-agnostic ``FCNMaskHead`` for LVIS).
 
     At build time the parts are checked against the CLIP (pyramid/FPN widths = tower width, anchor and RoI
-    strides = ``p/4 .. 4p``, classifier width = CLIP embedding size, input padding a multiple of ``2p``) and
+    strides = the pyramid's: ``p/4 .. 4p`` by default, classifier width = CLIP embedding size, input padding a
+    multiple of the coarsest pyramid stride: ``2p`` by default) and
     the classifier gets its text-side embeddings from the CLIP's text tower.
     Prediction runs the CLIP once: the token maps feed the pyramid and its last (attention-free) block gives
     the dense map pooled for the CLIP ensemble.
@@ -46,13 +47,16 @@ class FViT(TwoStageDetector):
         p, width, dim = self.backbone.patch_size, self.backbone.width, self.backbone.embed_dim
         name = self.backbone.model_name
         necks = list(self.neck) if isinstance(self.neck, torch.nn.Sequential) else [self.neck]
+        factors = (4.0, 2.0, 1.0, 0.5)
         for n in necks:
-            if isinstance(n, SimpleFeaturePyramid) and n.in_channels != width:
-                raise ValueError(f'SimpleFeaturePyramid in_channels={n.in_channels}, but {name} has width {width}')
+            if isinstance(n, SimpleFeaturePyramid):
+                if n.in_channels != width:
+                    raise ValueError(f'SimpleFeaturePyramid in_channels={n.in_channels}, but {name} has width {width}')
+                factors = n.scale_factors
         fpn = [n for n in necks if hasattr(n, 'in_channels') and isinstance(n.in_channels, (list, tuple))]
         if fpn and any(c != width for c in fpn[0].in_channels):
             raise ValueError(f'FPN in_channels={list(fpn[0].in_channels)}, but {name} has width {width}')
-        want = [p / 4, p / 2, p, 2 * p, 4 * p]
+        want = [p / f for f in factors] + [2 * p / factors[-1]]  # FPN's extra level: a stride-2 pool of the last
         got = [s[0] for s in self.rpn_head.prior_generator.strides]
         if not _close(got, want[:len(got)]):
             raise ValueError(f'rpn_head anchor strides {got} do not match {name} (patch {p}): use {want}')
@@ -68,9 +72,10 @@ class FViT(TwoStageDetector):
             raise ValueError(f'bbox head classifies {head.cls_last_dim}-d region embeddings but {name} embeds '
                              f'in {dim}-d: set fc_out_channels={dim}')
         div = getattr(self.data_preprocessor, 'pad_size_divisor', 1)
-        if div % (2 * p):
-            raise ValueError(f'data_preprocessor.pad_size_divisor={div} must be a multiple of 2 x patch '
-                             f'= {2 * p} (whole token grids, exact 1/2 pooling)')
+        coarsest = round(p / factors[-1])
+        if div % coarsest:
+            raise ValueError(f'data_preprocessor.pad_size_divisor={div} must be a multiple of the coarsest pyramid '
+                             f'stride, {coarsest} (whole token grids, exact pooling)')
         for key in ('fixed_size', 'test_fixed_size'):
             size = getattr(self.data_preprocessor, key, None)
             if size is not None and any(v % (2 * p) for v in size):

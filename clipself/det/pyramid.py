@@ -1,5 +1,5 @@
 """The simple feature pyramid of F-ViT / ViTDet: four single-scale ViT token maps -> strides p/4 .. 2p."""
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -7,36 +7,55 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 
+_BRANCHES = {4.0: 'up4', 2.0: 'up2', 1.0: None, 0.5: 'down2', 0.25: 'down4'}
+
 
 @MODELS.register_module()
 class SimpleFeaturePyramid(BaseModule):
-    """Resample four ``[B, C, h, w]`` maps (all at the ViT stride p) to strides p/4, p/2, p, 2p.
+    """Resample four ``[B, C, h, w]`` maps (all at the ViT stride p) by ``scale_factors``, by default
+    ``(4, 2, 1, 0.5)``: strides p/4, p/2, p, 2p, as F-ViT and ViTDet do:
 
-    - map 0 -> p/4: 2x transposed conv, norm, GELU, 2x transposed conv;
-    - map 1 -> p/2: 2x transposed conv;
-    - map 2 -> p:   identity;
-    - map 3 -> 2p:  2x2 max-pool, stride 2 (an odd grid keeps its last row/column: ceil mode).
+    - 4:    2x transposed conv, norm, GELU, 2x transposed conv;
+    - 2:    2x transposed conv;
+    - 1:    identity;
+    - 0.5:  2x2 max-pool, stride 2; 0.25: 4x4 max-pool, stride 4 (odd grids keep their last row/column:
+      ceil mode).
 
     Args:
         in_channels: the ViT width C (all four maps); the channel count is kept.
-        norm_cfg: the norm between the two transposed convs of the p/4 branch (``dict(type='SyncBN')`` in
+        norm_cfg: the norm between the two transposed convs of the x4 branch (``dict(type='SyncBN')`` in
             the published recipe, ``'BN'``/``'GN'``/``'LN2d'``...); None for no norm.
-    Returns (forward): a tuple of four maps ``[B, C, 4h, 4w], [B, C, 2h, 2w], [B, C, h, w],
-    [B, C, ceil(h / 2), ceil(w / 2)]``.
+        scale_factors: one per map, strictly decreasing, from {4, 2, 1, 0.5, 0.25}. A small world can drop the
+            costly x4 level: ``(2, 1, 0.5, 0.25)`` gives strides p/2 .. 4p (the necks' and heads' strides follow).
+    Returns (forward): a tuple of four maps, e.g. for the default ``[B, C, 4h, 4w], [B, C, 2h, 2w],
+    [B, C, h, w], [B, C, ceil(h / 2), ceil(w / 2)]``.
     """
 
-    def __init__(self, *, in_channels: int, norm_cfg: Optional[dict] = None, init_cfg=None):
+    def __init__(self, *, in_channels: int, norm_cfg: Optional[dict] = None,
+                 scale_factors: Sequence[float] = (4.0, 2.0, 1.0, 0.5), init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        factors = tuple(float(f) for f in scale_factors)
+        if (len(factors) != 4 or any(f not in _BRANCHES for f in factors)
+                or any(a <= b for a, b in zip(factors, factors[1:]))):
+            raise ValueError(f'SimpleFeaturePyramid scale_factors must be 4 strictly decreasing values from '
+                             f'{sorted(_BRANCHES, reverse=True)}, got {tuple(scale_factors)}')
         c = in_channels
-        self.in_channels = c
-        self.up4 = nn.Sequential(
-            nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
-            build_norm_layer(norm_cfg, c)[1] if norm_cfg else nn.Identity(),
-            nn.GELU(),
-            nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
-        )
-        self.up2 = nn.ConvTranspose2d(c, c, kernel_size=2, stride=2)
-        self.down2 = nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True)
+        self.in_channels, self.scale_factors = c, factors
+        self._branches = [_BRANCHES[f] for f in factors]  # module names stay those of the default layout
+        for name in self._branches:
+            if name == 'up4':
+                self.up4 = nn.Sequential(
+                    nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
+                    build_norm_layer(norm_cfg, c)[1] if norm_cfg else nn.Identity(),
+                    nn.GELU(),
+                    nn.ConvTranspose2d(c, c, kernel_size=2, stride=2),
+                )
+            elif name == 'up2':
+                self.up2 = nn.ConvTranspose2d(c, c, kernel_size=2, stride=2)
+            elif name == 'down2':
+                self.down2 = nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True)
+            elif name == 'down4':
+                self.down4 = nn.MaxPool2d(kernel_size=4, stride=4, ceil_mode=True)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
         if len(feats) != 4:
@@ -44,4 +63,4 @@ class SimpleFeaturePyramid(BaseModule):
         for f in feats:
             if f.dim() != 4 or f.shape[1] != self.in_channels:
                 raise ValueError(f'expected [B, {self.in_channels}, h, w] maps, got {tuple(f.shape)}')
-        return (self.up4(feats[0]), self.up2(feats[1]), feats[2], self.down2(feats[3]))
+        return tuple(f if name is None else getattr(self, name)(f) for f, name in zip(feats, self._branches))

@@ -11,19 +11,25 @@ classes = {{_base_.classes}}
 width, dim, patch, fpn = 128, 64, 8, 64
 image_size = (192, 192)
 norm_cfg = dict(type='BN', requires_grad=True)
+# The pyramid drops the paper's p/4 level: at patch 8 it is a 96 x 96 map (stride 2 px) that held most of the
+# detector's cost, and its smallest anchors (8 px) match none of the 28-76 px shapes. Strides 4..64 px instead.
+scale_factors = (2.0, 1.0, 0.5, 0.25)
+strides = [patch / f for f in scale_factors] + [patch * 8]
 model = dict(
-    data_preprocessor=dict(fixed_size=image_size),
+    data_preprocessor=dict(fixed_size=image_size, pad_size_divisor=4 * patch),
     backbone=dict(model_name='EVA02-Small-8', pretrained='assets/demo_clip_eva02-small-8.safetensors',
                   out_indices=[1, 2, 3, 5]),
     neck=[  # lists replace the base's whole
-        dict(type='SimpleFeaturePyramid', in_channels=width, norm_cfg=norm_cfg),
+        dict(type='SimpleFeaturePyramid', in_channels=width, norm_cfg=norm_cfg, scale_factors=scale_factors),
         dict(type='FPN', in_channels=[width] * 4, out_channels=fpn, num_outs=5, norm_cfg=norm_cfg),
     ],
-    rpn_head=dict(anchor_generator=dict(scales=[4])),
-    roi_head=dict(bbox_head=dict(
-        classifier=dict(_delete_=True, type='TextEmbeddingClassifier', embeddings=None, class_names=classes,
-                        background='learned', temperature=50.0, learn_temperature=True),
-        ensemble=True)),
+    rpn_head=dict(anchor_generator=dict(scales=[4], strides=strides)),
+    roi_head=dict(
+        bbox_roi_extractor=dict(featmap_strides=strides[:4]),
+        bbox_head=dict(
+            classifier=dict(_delete_=True, type='TextEmbeddingClassifier', embeddings=None, class_names=classes,
+                            background='learned', temperature=50.0, learn_temperature=True),
+            ensemble=True)),
 )
 data_root = 'data/synthetic_fvit_demo/'
 generate = dict(num_images=320, seed=0, size=image_size, object_size=(28, 76), num_objects=(1, 4),

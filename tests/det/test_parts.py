@@ -113,6 +113,14 @@ def test_pyramid_strides_at_odd_grids(hw):
     assert [o.shape[-2:] for o in outs] == [(4 * h, 4 * w), (2 * h, 2 * w), (h, w), ((h + 1) // 2, (w + 1) // 2)]
     with pytest.raises(ValueError, match='4 maps'):
         p([torch.randn(1, 16, h, w)] * 3)
+    assert {k.split('.')[0] for k in p.state_dict()} == {'up2', 'up4'}  # the default layout's names
+    small = SimpleFeaturePyramid(in_channels=16, scale_factors=(2, 1, 0.5, 0.25))
+    outs = small([torch.randn(2, 16, h, w) for _ in range(4)])
+    assert [o.shape[-2:] for o in outs] == [(2 * h, 2 * w), (h, w), ((h + 1) // 2, (w + 1) // 2),
+                                            ((h + 3) // 4, (w + 3) // 4)]
+    assert not hasattr(small, 'up4')
+    with pytest.raises(ValueError, match='strictly decreasing'):
+        SimpleFeaturePyramid(in_channels=16, scale_factors=(1, 2, 0.5, 0.25))
 
 
 # -- classifier, loss, ensemble ------------------------------------------------------------------------------------
@@ -228,7 +236,8 @@ def test_build_checks_parts_against_the_clip(synthetic_model_cfg):
             (('neck', 0, 'in_channels'), 32, 'width 64'),
             (('rpn_head', 'anchor_generator', 'strides'), [4, 8, 16, 32, 64], 'anchor strides'),
             (('roi_head', 'bbox_head', 'fc_out_channels'), 32, 'fc_out_channels=64|32-d'),
-            (('data_preprocessor', 'pad_size_divisor'), 8, 'multiple of 2 x patch')]:
+            (('neck', 0, 'scale_factors'), (2, 1, 0.5, 0.25), r'anchor strides .* use \[4\.0, 8\.0'),
+            (('data_preprocessor', 'pad_size_divisor'), 8, 'multiple of the coarsest pyramid stride, 16')]:
         cfg = copy.deepcopy(synthetic_model_cfg)
         d = cfg
         for k in path[:-1]:
