@@ -101,7 +101,7 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
     import time
     out = demo._in_parallel({'a': (time.sleep, 2.0), 'b': (time.time,), 'c': (time.time,)}, lines.append,
                             needs={'b': 'a'})
-    assert out['b'] - out['c'] > 1.0 and 'b after a' in lines[-1]
+    assert out['b'] - out['c'] > 1.0 and 'b waits for a' in lines[-1]
     with pytest.raises(ValueError, match="listed first"):
         demo._in_parallel({'b': (time.time,), 'a': (time.time,)}, lines.append, needs={'b': 'a'})
 
