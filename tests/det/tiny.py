@@ -16,7 +16,6 @@ from clipself.models.vocabulary import load_vocabulary
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_DIR = os.path.join(ROOT, 'configs', 'fvit')
 TINY_WIDTH, TINY_DIM, TINY_PATCH, TINY_FPN = 64, 64, 8, 32
-TINY_STRIDES = [2, 4, 8, 16, 32]
 
 
 def register():
@@ -70,8 +69,10 @@ def tiny_model_cfg(model_cfg, tmp_dir: str, *, size: int = 64) -> dict:
     eva = m['backbone']['model_name'].startswith('EVA')
     tiny = 'EVA02-Tiny-8' if eva else 'ViT-Tiny-8'
     m['backbone'].update(model_name=tiny, pretrained=None, out_indices=[0, 1, 1, 2])
+    factors = m['neck'][0].get('scale_factors', (4, 2, 1, 0.5))  # the config's pyramid decides the strides
+    strides = [TINY_PATCH / f for f in factors] + [2 * TINY_PATCH / factors[-1]]
     dp = m['data_preprocessor']
-    dp['pad_size_divisor'] = 2 * TINY_PATCH
+    dp['pad_size_divisor'] = round(TINY_PATCH / factors[-1])
     if dp.get('fixed_size') is not None:
         dp['fixed_size'] = (size, size)
     if dp.get('test_fixed_size') is not None:
@@ -79,9 +80,9 @@ def tiny_model_cfg(model_cfg, tmp_dir: str, *, size: int = 64) -> dict:
     m['neck'][0]['in_channels'] = TINY_WIDTH
     m['neck'][1].update(in_channels=[TINY_WIDTH] * 4, out_channels=TINY_FPN)
     m['rpn_head'].update(in_channels=TINY_FPN, feat_channels=TINY_FPN)
-    m['rpn_head']['anchor_generator'].update(strides=TINY_STRIDES, scales=[4])
+    m['rpn_head']['anchor_generator'].update(strides=strides, scales=[4])
     roi = m['roi_head']
-    roi['bbox_roi_extractor'].update(out_channels=TINY_FPN, featmap_strides=TINY_STRIDES[:4])
+    roi['bbox_roi_extractor'].update(out_channels=TINY_FPN, featmap_strides=strides[:4])
     head = roi['bbox_head']
     head.update(in_channels=TINY_FPN, conv_out_channels=16, fc_out_channels=TINY_DIM)
     clf = head['classifier']
@@ -92,7 +93,7 @@ def tiny_model_cfg(model_cfg, tmp_dir: str, *, size: int = 64) -> dict:
             write_embeddings(path, names, tiny)
         clf['embeddings'] = path
     if roi.get('mask_head') is not None:
-        roi['mask_roi_extractor'].update(out_channels=TINY_FPN, featmap_strides=TINY_STRIDES[:4])
+        roi['mask_roi_extractor'].update(out_channels=TINY_FPN, featmap_strides=strides[:4])
         roi['mask_head'].update(in_channels=TINY_FPN, conv_out_channels=16)
     m['train_cfg']['rpn_proposal'].update(nms_pre=200, max_per_img=100)
     m['train_cfg']['rcnn']['sampler'].update(num=32)
