@@ -30,7 +30,7 @@ SCENE = 192           # scenes are 192 x 192 px: the student sees a 24 x 24 toke
 CROP = 64             # the CLIP's pre-training size
 NOVEL = ('star', 'ring')
 SIZES = {  # full run (make demo) and the fast variant of the test suite
-    'full': dict(train_images=320, val_images=160, zero_shot_images=400, epochs=4, batch=2, lr=2e-4, pretrain_steps=900,
+    'full': dict(train_images=320, val_images=160, zero_shot_images=400, epochs=6, batch=2, lr=2e-4, pretrain_steps=900,
                  fvit_epochs=2),
     'fast': dict(train_images=64, val_images=24, zero_shot_images=64, epochs=4, batch=2, lr=2e-4, pretrain_steps=0,
                  fvit_epochs=1),
@@ -235,7 +235,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     """Run the demo; returns the figures written to ``results.json`` (keys as ``before.rois.thing.macc1``)."""
     from .data.synthetic import SHAPES
     from .det.datasets import ensure_synthetic_ov_coco
-    from .demo_pretrain import captioned_images, pretrain_tiny_clip, zero_shot_accuracy
+    from .demo_pretrain import captioned_images, clip_record, pretrain_tiny_clip, zero_shot_accuracy
     from .models import build_clip
     t0 = time.time()
     size = SIZES['fast' if fast else 'full']
@@ -252,7 +252,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
         clip_path = os.path.join(out_dir, 'demo_clip.safetensors')
         pretrain_tiny_clip(clip_path, steps=steps, seed=seed, log=log)
     res['clip_weights'] = os.path.relpath(clip_path, ROOT) if clip_path.startswith(ROOT) else clip_path
-    res['clip_pretraining'] = _pretraining_record(clip_path)
+    res['clip_pretraining'] = clip_record(clip_path)
 
     data = os.path.join(out_dir, 'data')
     train_root, val_root = os.path.join(data, 'train'), os.path.join(data, 'val')
@@ -264,7 +264,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     log(f'[demo] generated {size["train_images"]} training and {size["val_images"]} held-out scenes '
         f'({time.time() - t0:.0f} s)')
 
-    zs_images, zs_labels, _, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
+    zs_images, zs_labels, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
 
     from .models.text import build_text_embeddings
     original = build_clip(MODEL, pretrained=clip_path)
@@ -310,16 +310,6 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     _write_report(os.path.join(out_dir, 'report.md'), res)
     log(f'[demo] wrote {out_dir}/report.md, results.json and pictures in {res["seconds"]} s')
     return res
-
-
-def _pretraining_record(path: str) -> dict:
-    """The figures ``tools/pretrain_tiny_clip.py`` stored in the CLIP file (steps, seconds, zero-shot), if any."""
-    from safetensors import SafetensorError, safe_open
-    try:
-        with safe_open(path, 'pt') as f:
-            return json.loads((f.metadata() or {}).get('extra', '{}'))
-    except SafetensorError:  # another format: nothing recorded
-        return {}
 
 
 def _export_paths(out_dir: str) -> Dict[str, str]:
@@ -392,13 +382,20 @@ def _save_detections(out_dir: str, detectors: Dict[str, str], image_dir: str, nu
 def _pretraining_line(p: dict) -> str:
     if 'steps' not in p:
         return 'The CLIP file records no pre-training figures.'
-    stuff = (f" {100 * p['stuff_p']:.0f}% of its captions name the background texture (the stuff classes)."
-             if p.get('stuff_p') else " Its captions name the shape only, never the background texture: the two "
-             "stuff classes (stripes, blotches) are words the CLIP never learned, so the stuff columns show no "
-             "knowledge to distil.")
-    return (f"The CLIP was pre-trained by `tools/pretrain_tiny_clip.py` (seed {p.get('seed')}): {p['steps']} steps of "
-            f"batch {p.get('batch_size')} on {p.get('pool')} captioned single-shape images, {p.get('seconds')} s; "
-            f"zero-shot shape top-1 on its held-out images {100 * p.get('zero_shot_top1', float('nan')):.1f}%." + stuff)
+
+    def stage(q: dict) -> str:
+        stuff = (f", {100 * q['stuff_p']:.0f}% of the captions naming the background texture (the stuff classes)"
+                 if q.get('stuff_p') else ', captions naming the shape only')
+        return (f"{q['steps']} steps of batch {q.get('batch_size')} at lr {q.get('lr')} on {q.get('pool')} captioned "
+                f"single-shape images{stuff} (seed {q.get('seed')}, {q.get('seconds')} s)")
+    init = p.get('init') if isinstance(p.get('init'), dict) and 'steps' in p['init'] else None
+    stages = (f"{stage(init)}, then {stage(p)}" if init else stage(p))
+    line = (f"The CLIP was pre-trained by `tools/pretrain_tiny_clip.py`: {stages}; zero-shot shape top-1 on its "
+            f"held-out images {100 * p.get('zero_shot_top1', float('nan')):.1f}%.")
+    if not p.get('stuff_p'):
+        line += (" It never saw the background words: the two stuff classes (stripes, blotches) are words it never "
+                 "learned, so the stuff columns show no knowledge to distil.")
+    return line
 
 
 def _write_report(path: str, r: dict):

@@ -4,9 +4,11 @@ The result ships as ``assets/demo_clip_eva02-small-8.safetensors`` (fp16); ``too
 rebuilds it (seeded). Its zero-shot shape accuracy must be well above chance so that distilling it is
 meaningful: the demo reports it.
 """
+import json
 import math
+import os
 import time
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -17,35 +19,44 @@ from .models import build_clip, save_safetensors
 from .models.text import build_text_embeddings, make_prompts
 
 
-def caption(shape: str, colour: str, g: torch.Generator, colour_p: float, background: str = '',
-            stuff_p: float = 0.0) -> str:
+def caption(shape: str, colour: str, g: torch.Generator, colour_p: float) -> str:
     """A random caption of one image: one of ViLD's 63 prompts of ``'{shape}'``, or with probability
-    ``colour_p`` of ``'{colour} {shape}'`` (``'There is a red triangle in the scene.'``), or with probability
-    ``stuff_p`` of the background texture (``'a photo of the stripes.'``: how the CLIP learns the stuff words).
+    ``colour_p`` of ``'{colour} {shape}'`` (``'There is a red triangle in the scene.'``).
 
     The prompts are those of the zero-shot classifiers (region evaluation, F-ViT), as web captions are for a
     real CLIP: the tiny text tower sees every template word in training.
     """
     name = f'{colour} {shape}' if float(torch.rand(1, generator=g)) < colour_p else shape
-    if stuff_p > 0 and float(torch.rand(1, generator=g)) < stuff_p:  # no draw at 0: default captions unchanged
-        name = background
     prompts = make_prompts(name)
     return prompts[int(torch.randint(len(prompts), (1,), generator=g))]
 
 
 def captioned_images(rng: np.random.Generator, n: int, size: int = 64):
-    """``n`` single-object images ``[n, 3, size, size]`` uint8, shape labels ``[n]``, colour names and background
-    texture names (``BACKGROUNDS``)."""
+    """``n`` single-object images ``[n, 3, size, size]`` uint8, shape labels ``[n]``, colour names."""
     images = np.empty((n, size, size, 3), np.uint8)
-    labels, colours, backgrounds = np.empty(n, np.int64), [], []
+    labels, colours = np.empty(n, np.int64), []
     for i in range(n):
         s = make_scene(rng, size=(size, size), num_objects=(1, 1), object_size=(size * 3 // 8, size * 7 // 8))
         if len(s.labels) == 0:  # fully occluded cannot happen with one object; keep the guard explicit
             raise RuntimeError('scene without object')
         images[i], labels[i] = s.image, s.labels[0]
         colours.append(s.names[0].split(' ')[0])
-        backgrounds.append(BACKGROUNDS[s.background])
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels), colours, backgrounds
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels), colours
+
+
+def texture_images(rng: np.random.Generator, n: int, size: int = 64, max_scale: float = 3.0):
+    """``n`` background-only images ``[n, 3, size, size]`` uint8 and their texture labels ``[n]`` (indices into
+    ``BACKGROUNDS``). Each texture is generated at ``size * U(1, max_scale)`` px and resized to ``size``: in the
+    scenes the stuff is seen at its own scale by the dense tokens and up to 3x smaller in the teacher's crops."""
+    from PIL import Image
+    images = np.empty((n, size, size, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        side = int(round(size * rng.uniform(1.0, max_scale)))
+        s = make_scene(rng, size=(side, side), num_objects=(0, 0))
+        images[i] = np.asarray(Image.fromarray(s.image).resize((size, size), Image.BILINEAR))
+        labels[i] = s.background
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels)
 
 
 @torch.no_grad()
@@ -62,20 +73,37 @@ def zero_shot_accuracy(model, images: torch.Tensor, labels: torch.Tensor, class_
     return correct / len(images)
 
 
+def clip_record(path: str) -> dict:
+    """The figures ``pretrain_tiny_clip`` stored in a CLIP file (steps, seconds, zero-shot...), if any."""
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(path, 'pt') as f:
+            return json.loads((f.metadata() or {}).get('extra', '{}'))
+    except SafetensorError:  # another format: nothing recorded
+        return {}
+
+
 def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', steps: int = 900,
                        batch_size: int = 128, lr: float = 1e-3, pool: int = 8000, colour_p: float = 0.0,
-                       stuff_p: float = 0.0, seed: int = 0, log: Callable[[str], None] = print) -> Dict[str, float]:
+                       stuff_p: float = 0.0, seed: int = 0, init: Optional[str] = None,
+                       log: Callable[[str], None] = print) -> Dict[str, float]:
     """Contrastive pre-training (open_clip's ClipLoss) on ``pool`` generated images; writes fp16 safetensors.
 
+    ``init``: a CLIP file of ours to continue from (its own record is kept under ``'init'``), e.g. to teach a
+    shape-only CLIP the background words at a low learning rate: contrastive training from scratch first sits on
+    a plateau (loss ln(batch)) for a number of steps that varies from run to run.
     Returns the figures (zero-shot top-1 on 1000 held-out images, seconds, steps).
     """
     from open_clip.loss import ClipLoss
     t0 = time.time()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = build_clip(model_name).train()
-    images, labels, colours, backgrounds = captioned_images(rng, pool)
-    held_images, held_labels, _, _ = captioned_images(np.random.default_rng(seed + 1), 1000)
+    model = build_clip(model_name, pretrained=init).train()
+    images, labels, colours = captioned_images(rng, pool)
+    held_images, held_labels, _ = captioned_images(np.random.default_rng(seed + 1), 1000)
+    if stuff_p > 0:  # background-only images captioned with the texture's name: the stuff words (own streams)
+        textures, texture_labels = texture_images(np.random.default_rng([seed, 2]), max(1, pool // 4))
+        held_textures, held_texture_labels = texture_images(np.random.default_rng([seed, 3]), 200)
     log(f'[pretrain] {pool} training and 1000 held-out images generated in {time.time() - t0:.0f} s')
     loss_fn = ClipLoss()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -85,15 +113,20 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
                             lr=lr, betas=(0.9, 0.98), eps=1e-6)
     warmup = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / (steps - warmup))))
+        opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup))))
     g = torch.Generator().manual_seed(seed)
     for step in range(steps):
         idx = torch.randperm(pool, generator=g)[:batch_size]
         x = images[idx]
         flip = torch.rand(batch_size, generator=g) < 0.5
         x[flip] = x[flip].flip(-1)
-        texts = [caption(SHAPES[int(labels[i])], colours[i], g, colour_p, backgrounds[i], stuff_p)
-                 for i in idx.tolist()]
+        texts = [caption(SHAPES[int(labels[i])], colours[i], g, colour_p) for i in idx.tolist()]
+        if stuff_p > 0:  # no draws at 0: the shape-only recipe's random stream is unchanged
+            swap = (torch.rand(batch_size, generator=g) < stuff_p).nonzero().flatten()
+            picked = torch.randint(len(textures), (len(swap),), generator=g)
+            x[swap] = textures[picked]
+            for j, t in zip(swap.tolist(), picked.tolist()):
+                texts[j] = caption(BACKGROUNDS[int(texture_labels[t])], '', g, 0.0)
         img_f = model.encode_image(normalize(x, model.image_mean, model.image_std))
         txt_f = model.encode_text(model.tokenize(texts))
         loss = loss_fn(img_f, txt_f, model.clip.logit_scale.exp())
@@ -108,9 +141,16 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     model.eval()
     acc = zero_shot_accuracy(model, held_images, held_labels, SHAPES)
     log(f'[pretrain] zero-shot shape top-1 on held-out images: {acc:.3f} (chance {1 / len(SHAPES):.3f})')
+    extra = {}
+    if stuff_p > 0:
+        extra['stuff_zero_shot_top1'] = zero_shot_accuracy(model, held_textures, held_texture_labels, BACKGROUNDS)
+        log(f'[pretrain] zero-shot texture top-1 on held-out backgrounds: {extra["stuff_zero_shot_top1"]:.3f} '
+            f'(chance {1 / len(BACKGROUNDS):.3f})')
     half = {k: v.half() if v.is_floating_point() else v for k, v in model.clip.state_dict().items()}
     figures = dict(zero_shot_top1=acc, steps=steps, batch_size=batch_size, lr=lr, pool=pool, colour_p=colour_p,
-                   stuff_p=stuff_p, seconds=round(time.time() - t0), seed=seed, colours=len(COLOURS))
+                   stuff_p=stuff_p, seconds=round(time.time() - t0), seed=seed, colours=len(COLOURS), **extra)
+    if init is not None:
+        figures['init'] = dict(file=os.path.basename(init), **clip_record(init))
     save_safetensors(half, out_path, model_name=model_name, extra=figures)
     log(f'[pretrain] wrote {out_path}')
     return figures

@@ -25,9 +25,10 @@ def main(argv=None):
     p.add_argument('--stuff-p', type=float, default=0.0,
                    help='probability that a caption names the background texture instead ("a photo of the stripes.")')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--init', default=None, help='continue from this CLIP file (e.g. the shape-only stage)')
     a = p.parse_args(argv)
     pretrain_tiny_clip(a.out, steps=a.steps, batch_size=a.batch_size, lr=a.lr, pool=a.pool, colour_p=a.colour_p,
-                       stuff_p=a.stuff_p, seed=a.seed)
+                       stuff_p=a.stuff_p, seed=a.seed, init=a.init)
 
 
 if __name__ == '__main__':
