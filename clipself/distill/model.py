@@ -36,8 +36,8 @@ class CLIPSelf(BaseModel):
 
     def __init__(self, *, clip: dict, train_blocks: Union[str, Sequence[int]] = 'all',
                  loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0,
-                 loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False, eval_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False,
+                 eval_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.clip_cfg = dict(clip)
         self.student: DenseCLIP = build_clip(**clip)
