@@ -30,6 +30,11 @@ class CLIPSelf(BaseModel):
             generator) enter ``loss_image`` besides the whole image; ``None``: all of them.
         alpha: weight of the student in the exported ensemble ``alpha * student + (1 - alpha) * teacher``.
         grad_checkpointing: recompute the student's blocks in backward (less memory, ~30% slower).
+        cache_teacher: keep the teacher's embeddings of the crops (keyed by ``image_id`` and box) across
+            iterations: the teacher is frozen and the dataset's crop of a box is fixed, so a box seen again (the
+            proposals variant samples the same proposals every epoch) skips the teacher's forward. Costs
+            ``D`` floats of host memory per distinct box (COCO, 20 boxes x 118k images, D 512: ~5 GB); off by
+            default.
         eval_cfg: keyword arguments of ``CLIPRegionClassifier`` (``clipself.engine.region_eval``) used by
             ``val_step`` / ``test_step`` on the student (zero-shot region classification).
     """
@@ -37,7 +42,7 @@ class CLIPSelf(BaseModel):
     def __init__(self, *, clip: dict, train_blocks: Union[str, Sequence[int]] = 'all',
                  loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0,
                  loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False,
-                 eval_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 cache_teacher: bool = False, eval_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.clip_cfg = dict(clip)
         self.student: DenseCLIP = build_clip(**clip)
@@ -70,6 +75,8 @@ class CLIPSelf(BaseModel):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f'alpha must be in [0, 1], got {alpha}')
         self.alpha = alpha
+        self.cache_teacher = cache_teacher
+        self._teacher_cache: Dict[tuple, torch.Tensor] = {}  # not state: rebuilt from the frozen teacher
         self.eval_cfg = dict(eval_cfg or {})
         self._evaluator = None
 
@@ -88,10 +95,12 @@ class CLIPSelf(BaseModel):
 
     def forward(self, image: List[torch.Tensor], boxes: List[torch.Tensor], crops: List[torch.Tensor],
                 whole: Optional[List[torch.Tensor]] = None, skipped: Optional[List[int]] = None,
-                mode: str = 'loss', **unused) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
+                image_id: Optional[list] = None, mode: str = 'loss',
+                **unused) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
         """Args (lists over the batch, as ``pseudo_collate`` gives them):
             image: ``[3, S, S]`` uint8 student inputs. boxes: ``[K_b, 4]`` xyxy in student pixels.
             crops: ``[K_b, 3, T, T]`` uint8 teacher crops of the same regions. whole: ``[3, T, T]`` uint8.
+            image_id: the dataset's image ids (keys of ``cache_teacher``).
             mode: ``'loss'`` -> dict of losses and logged values; ``'tensor'`` -> the student's RoI features.
         """
         x = self._norm(torch.stack(image))  # shape: [B, 3, S, S]
@@ -101,19 +110,36 @@ class CLIPSelf(BaseModel):
         if mode != 'loss':
             raise ValueError(f"CLIPSelf.forward: mode must be 'loss' or 'tensor', got {mode!r}")
         crops_x = self._norm(torch.cat(crops))  # shape: [N, 3, T, T]
-        with torch.no_grad():
-            target = self.teacher.encode_image(crops_x)  # shape: [N, D], unit norm
+        keys = None
+        if self.cache_teacher and image_id is not None:
+            image_id = [i.item() if torch.is_tensor(i) else i for i in image_id]
+            keys = [(i, *box) for i, b in zip(image_id, boxes) for box in b.tolist()]
+        target = self._teacher_embeddings(crops_x, keys)  # shape: [N, D], unit norm
         cos = (rois * target).sum(-1)
         losses = {'loss_cosine': self.loss_cosine_weight * (1 - cos.mean())}
         if self.loss_image_weight > 0:
-            losses['loss_image'] = self.loss_image_weight * self._image_term(crops_x, target, [len(c) for c in crops],
-                                                                             whole)
+            losses['loss_image'] = self.loss_image_weight * self._image_term(
+                crops_x, target, [len(c) for c in crops], whole,
+                None if keys is None else [(i, 'whole') for i in image_id])
         losses['num_regions'] = torch.tensor(float(len(cos)), device=cos.device)
         losses['skipped_images'] = torch.tensor(float(sum(skipped or [])), device=cos.device)
         return losses
 
+    @torch.no_grad()
+    def _teacher_embeddings(self, x: torch.Tensor, keys: Optional[list] = None) -> torch.Tensor:
+        """``teacher.encode_image(x)`` ``[N, D]`` for normalised crops ``x [N, 3, T, T]``; with ``keys`` (one per
+        crop) only the crops missing from the cache are encoded."""
+        if keys is None:
+            return self.teacher.encode_image(x)
+        cache = self._teacher_cache
+        missing = [k for k, key in enumerate(keys) if key not in cache]
+        if missing:
+            for k, e in zip(missing, self.teacher.encode_image(x[missing]).cpu()):
+                cache[keys[k]] = e
+        return torch.stack([cache[key] for key in keys]).to(x.device)
+
     def _image_term(self, crops_x: torch.Tensor, target: torch.Tensor, per_image: List[int],
-                    whole: Optional[List[torch.Tensor]]) -> torch.Tensor:
+                    whole: Optional[List[torch.Tensor]], whole_keys: Optional[list] = None) -> torch.Tensor:
         """``1 - mean cos(student.encode_image(x), teacher.encode_image(x))`` over the crops ``crops_x``
         ``[N, 3, T, T]`` (normalised; ``target [N, D]`` their teacher embeddings, ``per_image`` their count per
         image), at most ``loss_image_crops`` of each image's, plus the whole images ``[3, T, T]`` uint8."""
@@ -123,8 +149,7 @@ class CLIPSelf(BaseModel):
             crops_x, target = crops_x[keep], target[keep]
         if whole is not None:
             whole_x = self._norm(torch.stack(whole))
-            with torch.no_grad():
-                target = torch.cat([target, self.teacher.encode_image(whole_x)])
+            target = torch.cat([target, self._teacher_embeddings(whole_x, whole_keys)])
             crops_x = torch.cat([crops_x, whole_x])
         if not len(crops_x):
             raise ValueError('loss_image has no inputs: loss_image_crops is 0 and the batch has no whole images')

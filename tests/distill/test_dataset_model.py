@@ -143,6 +143,25 @@ def test_image_term_can_use_a_random_subset_of_each_images_crops(model):
         model(**batch, mode='loss')
 
 
+def test_teacher_cache_encodes_each_box_once_and_changes_nothing(model):
+    calls = []
+    encode = model.teacher.encode_image
+    model.teacher.encode_image = lambda x: calls.append(len(x)) or encode(x)
+    model.train()
+    plain = model(**_batch(), mode='loss')
+    model.cache_teacher = True
+    first = model(**_batch(), image_id=[7, 8], mode='loss')
+    again = model(**_batch(), image_id=[7, 8], mode='loss')
+    assert calls == [6, 2, 6, 2]  # without the cache, then the first cached batch: crops and whole images
+    for k in ('loss_cosine', 'loss_image'):
+        assert torch.allclose(first[k], plain[k], atol=1e-6) and torch.allclose(again[k], plain[k], atol=1e-6)
+    batch = _batch()
+    batch['boxes'] = [batch['boxes'][0], batch['boxes'][1] + torch.tensor([1., 0, 1, 0])]  # image 8: new boxes
+    model(**batch, image_id=[7, 8], mode='loss')
+    assert calls[4:] == [3]
+    assert not any('cache' in k for k in model.state_dict())
+
+
 def test_loss_goes_down_and_ensemble_exports(model):
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
