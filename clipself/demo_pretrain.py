@@ -155,3 +155,23 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     log(f'[pretrain] wrote {out_path}')
     return figures
 
+
+
+# the shipped file's recipe: shape captions from scratch, then the background words on top of it at a lower lr
+DEMO_CLIP_RECIPE = (dict(steps=900), dict(steps=300, lr=2e-4, stuff_p=0.2))
+
+
+def pretrain_demo_clip(out_path: str, *, seed: int = 0, recipe: Sequence[dict] = DEMO_CLIP_RECIPE,
+                       log: Callable[[str], None] = print) -> Dict[str, float]:
+    """Run ``recipe``'s stages (``pretrain_tiny_clip`` keyword arguments), each continuing from the last, into
+    ``out_path`` (the earlier stages' files are temporary; their records stay in the file's ``'init'``).
+    Returns the last stage's figures."""
+    import tempfile
+    init, figures = None, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, stage in enumerate(recipe):
+            path = out_path if k == len(recipe) - 1 else os.path.join(tmp, f'stage{k + 1}.safetensors')
+            log(f'[pretrain] stage {k + 1}/{len(recipe)}: {stage}')
+            figures = pretrain_tiny_clip(path, seed=seed, init=init, log=log, **stage)
+            init = path
+    return figures

@@ -109,20 +109,24 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
 def test_pretraining_teaches_the_stuff_words_on_background_only_images(tmp_path):
     """``stuff_p`` swaps that share of each batch for background-only images captioned with the texture's name; the
     result records its texture zero-shot accuracy. Texture images carry the scenes' background labels."""
-    import numpy as np
-
     from clipself.data.synthetic import BACKGROUNDS
-    from clipself.demo_pretrain import clip_record, pretrain_tiny_clip, texture_images
+    from clipself.demo_pretrain import clip_record, pretrain_demo_clip, pretrain_tiny_clip, texture_images
     images, labels = texture_images(np.random.default_rng(0), 6)
-    assert images.shape == (6, 3, 64, 64) and images.dtype.__str__() == 'torch.uint8'
+    assert images.shape == (6, 3, 64, 64) and images.dtype == torch.uint8
     assert set(labels.tolist()) <= set(range(len(BACKGROUNDS)))
     # a plain background has no shape edges: neighbouring pixels differ little (texture + noise only)
     assert float((images[:, :, :, 1:].float() - images[:, :, :, :-1].float()).abs().mean()) < 20
+    tiny = dict(model_name='EVA02-Tiny-8', batch_size=8, pool=16)
     path = str(tmp_path / 'clip.safetensors')
-    figures = pretrain_tiny_clip(path, model_name='EVA02-Tiny-8', steps=2, batch_size=8, pool=16, stuff_p=0.5,
-                                 log=lambda s: None)
+    figures = pretrain_tiny_clip(path, steps=2, stuff_p=0.5, log=lambda s: None, **tiny)
     assert 0.0 <= figures['stuff_zero_shot_top1'] <= 1.0
-    stage2 = pretrain_tiny_clip(str(tmp_path / 'clip2.safetensors'), model_name='EVA02-Tiny-8', steps=1,
-                                batch_size=8, pool=16, init=path, log=lambda s: None)
+    stage2 = pretrain_tiny_clip(str(tmp_path / 'clip2.safetensors'), steps=1, init=path, log=lambda s: None, **tiny)
     assert 'stuff_zero_shot_top1' not in stage2 and stage2['init']['stuff_p'] == 0.5
+    # the shipped file's recipe: stages continue from each other, the earlier ones recorded in the last
+    pretrain_demo_clip(str(tmp_path / 'demo.safetensors'), recipe=(dict(steps=2, **tiny),
+                                                                    dict(steps=1, stuff_p=0.5, lr=1e-4, **tiny)),
+                       log=lambda s: None)
+    record = clip_record(str(tmp_path / 'demo.safetensors'))
+    assert record['lr'] == 1e-4 and record['init']['steps'] == 2 and record['init']['file'] == 'stage1.safetensors'
+    assert sorted(os.listdir(tmp_path)) == ['clip.safetensors', 'clip2.safetensors', 'demo.safetensors']
     assert clip_record(str(tmp_path / 'clip2.safetensors'))['init']['file'] == 'clip.safetensors'

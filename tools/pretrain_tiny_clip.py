@@ -1,8 +1,11 @@
 """Pre-train the demo's tiny CLIP (EVA02-Small-8) on generated captioned shapes, seeded; writes fp16 safetensors.
 
-    python tools/pretrain_tiny_clip.py [--out assets/demo_clip_eva02-small-8.safetensors] [--steps 900]
+    python tools/pretrain_tiny_clip.py --demo-recipe    # the shipped assets/demo_clip_eva02-small-8.safetensors
+    python tools/pretrain_tiny_clip.py --out stage1.safetensors --steps 900                    # one stage
+    python tools/pretrain_tiny_clip.py --init stage1.safetensors --stuff-p 0.2 --steps 300 --lr 2e-4
 
-The shipped file was made with the defaults; `make demo` uses it unless told to retrain.
+The shipped file is the demo recipe's two stages (the last two commands): shape captions from scratch, then the
+background words on top. `make demo` uses it unless told to retrain.
 """
 import argparse
 import os
@@ -10,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from clipself.demo_pretrain import pretrain_tiny_clip  # noqa: E402
+from clipself.demo_pretrain import pretrain_demo_clip, pretrain_tiny_clip  # noqa: E402
 
 
 def main(argv=None):
@@ -23,10 +26,16 @@ def main(argv=None):
     p.add_argument('--colour-p', type=float, default=0.0,
                    help='probability that a caption names the colour too ("a red triangle")')
     p.add_argument('--stuff-p', type=float, default=0.0,
-                   help='probability that a caption names the background texture instead ("a photo of the stripes.")')
+                   help='share of each batch replaced by background-only images captioned with the texture name '
+                        '("a photo of the stripes.")')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--init', default=None, help='continue from this CLIP file (e.g. the shape-only stage)')
+    p.add_argument('--demo-recipe', action='store_true',
+                   help="the shipped file's stages (ignores the stage options above but --out and --seed)")
     a = p.parse_args(argv)
+    if a.demo_recipe:
+        pretrain_demo_clip(a.out, seed=a.seed)
+        return
     pretrain_tiny_clip(a.out, steps=a.steps, batch_size=a.batch_size, lr=a.lr, pool=a.pool, colour_p=a.colour_p,
                        stuff_p=a.stuff_p, seed=a.seed, init=a.init)
 
