@@ -229,7 +229,7 @@ def _losses(run_dir: str):
     rows = []
     for f in sorted(glob.glob(os.path.join(run_dir, '*', 'vis_data', 'scalars.json'))):
         rows += [json.loads(line) for line in open(f)]
-    return [(r['step'], r['loss']) for r in rows if 'loss' in r]
+    return [(r['step'], r['loss_cosine']) for r in rows if 'loss_cosine' in r]  # comparable across variants
 
 
 def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: bool = False,
@@ -337,7 +337,7 @@ def _save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: D
         if pts:
             ax.plot(*zip(*pts), label=variant.replace('after', 'proposals').replace('proposals_patches', 'patches'))
     ax.set_xlabel('iteration')
-    ax.set_ylabel('loss (1 - cos)')
+    ax.set_ylabel('loss_cosine (1 - cos)')
     ax.legend(fontsize=8)
     ax.set_title('CLIPSelf distillation on the generated scenes', fontsize=9)
     fig.tight_layout()
