@@ -390,15 +390,16 @@ def _pretraining_line(p: dict) -> str:
         return 'The CLIP file records no pre-training figures.'
 
     def stage(q: dict) -> str:
-        stuff = (f", {100 * q['stuff_p']:.0f}% of the captions naming the background texture (the stuff classes)"
-                 if q.get('stuff_p') else ', captions naming the shape only')
+        stuff = (f", {100 * q['stuff_p']:.0f}% of each batch background-only images captioned with their texture "
+                 "(the stuff classes)" if q.get('stuff_p') else ', captions naming the shape only')
         return (f"{q['steps']} steps of batch {q.get('batch_size')} at lr {q.get('lr')} on {q.get('pool')} captioned "
                 f"single-shape images{stuff} (seed {q.get('seed')}, {q.get('seconds')} s)")
     init = p.get('init') if isinstance(p.get('init'), dict) and 'steps' in p['init'] else None
     stages = (f"{stage(init)}, then {stage(p)}" if init else stage(p))
     line = (f"The CLIP was pre-trained by `tools/pretrain_tiny_clip.py`: {stages}; zero-shot shape top-1 on its "
-            f"held-out images {100 * p.get('zero_shot_top1', float('nan')):.1f}%.")
-    if not p.get('stuff_p'):
+            f"held-out images {100 * p.get('zero_shot_top1', float('nan')):.1f}%"
+            + (f", texture top-1 {100 * p['stuff_zero_shot_top1']:.1f}%." if 'stuff_zero_shot_top1' in p else '.'))
+    if not (p.get('stuff_p') or (init or {}).get('stuff_p')):
         line += (" It never saw the background words: the two stuff classes (stripes, blotches) are words it never "
                  "learned, so the stuff columns show no knowledge to distil.")
     return line

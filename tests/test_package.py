@@ -128,5 +128,10 @@ def test_pretraining_teaches_the_stuff_words_on_background_only_images(tmp_path)
                        log=lambda s: None)
     record = clip_record(str(tmp_path / 'demo.safetensors'))
     assert record['lr'] == 1e-4 and record['init']['steps'] == 2 and record['init']['file'] == 'stage1.safetensors'
+    from clipself.demo import _pretraining_line  # the report names both stages
+    line = _pretraining_line(record)
+    assert '2 steps' in line and 'then 1 steps' in line and '50% of each batch background-only' in line
+    assert 'never saw' not in _pretraining_line(clip_record(str(tmp_path / 'clip2.safetensors')))  # its init did
+    assert 'never saw the background words' in _pretraining_line(dict(steps=900, stuff_p=0.0))
     assert sorted(os.listdir(tmp_path)) == ['clip.safetensors', 'clip2.safetensors', 'demo.safetensors']
     assert clip_record(str(tmp_path / 'clip2.safetensors'))['init']['file'] == 'clip.safetensors'
