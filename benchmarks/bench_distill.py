@@ -22,6 +22,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
+def make_train_step(model, batch: dict, dev: str):
+    """A function running one CLIPSelf training iteration on ``batch`` (AdamW lr 1e-5 on the trainable
+    parameters; bf16 autocast on CUDA, fp32 on CPU), synchronised so that wall time measures it."""
+    import torch
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    autocast = torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else torch.autocast('cpu', enabled=False)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with autocast:
+            loss = model(**batch, mode='loss')['loss_cosine']
+        loss.backward()
+        opt.step()
+        if dev == 'cuda':
+            torch.cuda.synchronize()
+    return step
+
+
 def one_config(args) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -37,17 +55,7 @@ def one_config(args) -> dict:
     batch = dict(image=[torch.randint(0, 255, (3, args.size, args.size), dtype=torch.uint8).to(dev)],
                  boxes=[torch.cat([xy, xy + wh], 1).to(dev)],
                  crops=[torch.randint(0, 255, (args.boxes, 3, t, t), dtype=torch.uint8).to(dev)], skipped=[0])
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    autocast = torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else torch.autocast('cpu', enabled=False)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with autocast:
-            loss = model(**batch, mode='loss')['loss_cosine']
-        loss.backward()
-        opt.step()
-        if dev == 'cuda':
-            torch.cuda.synchronize()
+    step = make_train_step(model, batch, dev)
 
     if args.count_flops:  # its own process: the counter disables fused attention, which would skew memory
         counter = FlopCounterMode(display=False)

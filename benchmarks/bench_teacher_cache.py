@@ -15,6 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_distill's training step
 
 
 def main():
@@ -27,6 +28,7 @@ def main():
     a = p.parse_args()
     import torch
 
+    from bench_distill import make_train_step
     from clipself.distill.model import CLIPSelf
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     torch.manual_seed(0)
@@ -41,20 +43,13 @@ def main():
                  boxes=[boxes() for _ in range(a.batch)],
                  crops=[torch.randint(0, 255, (a.boxes, 3, t, t), dtype=torch.uint8).to(dev) for _ in range(a.batch)],
                  image_id=list(range(a.batch)))
-    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-5)
-    autocast = torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else torch.autocast('cpu', enabled=False)
+    train_step = make_train_step(model, batch, dev)
 
     def step(cached: bool) -> float:
         if not cached:
             model._teacher_cache.clear()
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        with autocast:
-            loss = model(**batch, mode='loss')['loss_cosine']
-        loss.backward()
-        opt.step()
-        if dev == 'cuda':
-            torch.cuda.synchronize()
+        train_step()
         return time.perf_counter() - t0
 
     step(False), step(True)  # warm-up

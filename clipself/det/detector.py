@@ -11,7 +11,7 @@ from mmdet.structures import SampleList
 
 from .backbone import FrozenCLIPViT
 from .bbox_head import FViTBBoxHead
-from .pyramid import SimpleFeaturePyramid
+from .pyramid import DEFAULT_SCALE_FACTORS, SimpleFeaturePyramid, pyramid_strides
 
 
 @MODELS.register_module()
@@ -47,7 +47,7 @@ class FViT(TwoStageDetector):
         p, width, dim = self.backbone.patch_size, self.backbone.width, self.backbone.embed_dim
         name = self.backbone.model_name
         necks = list(self.neck) if isinstance(self.neck, torch.nn.Sequential) else [self.neck]
-        factors = (4.0, 2.0, 1.0, 0.5)
+        factors = DEFAULT_SCALE_FACTORS
         for n in necks:
             if isinstance(n, SimpleFeaturePyramid):
                 if n.in_channels != width:
@@ -56,7 +56,7 @@ class FViT(TwoStageDetector):
         fpn = [n for n in necks if hasattr(n, 'in_channels') and isinstance(n.in_channels, (list, tuple))]
         if fpn and any(c != width for c in fpn[0].in_channels):
             raise ValueError(f'FPN in_channels={list(fpn[0].in_channels)}, but {name} has width {width}')
-        want = [p / f for f in factors] + [2 * p / factors[-1]]  # FPN's extra level: a stride-2 pool of the last
+        want = pyramid_strides(p, factors)
         got = [s[0] for s in self.rpn_head.prior_generator.strides]
         if not _close(got, want[:len(got)]):
             raise ValueError(f'rpn_head anchor strides {got} do not match {name} (patch {p}): use {want}')

@@ -1,5 +1,5 @@
 """The simple feature pyramid of F-ViT / ViTDet: four single-scale ViT token maps -> strides p/4 .. 2p."""
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -8,6 +8,13 @@ from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 
 _BRANCHES = {4.0: 'up4', 2.0: 'up2', 1.0: None, 0.5: 'down2', 0.25: 'down4'}
+DEFAULT_SCALE_FACTORS = (4.0, 2.0, 1.0, 0.5)
+
+
+def pyramid_strides(patch: float, scale_factors: Sequence[float] = DEFAULT_SCALE_FACTORS) -> List[float]:
+    """The five strides (px) after ``SimpleFeaturePyramid(scale_factors)`` + FPN on a patch-``patch`` ViT: one
+    per pyramid map, then FPN's extra level (a stride-2 pool of the last): ``p/4 .. 4p`` by default."""
+    return [patch / f for f in scale_factors] + [2 * patch / scale_factors[-1]]
 
 
 @MODELS.register_module()
@@ -32,7 +39,7 @@ class SimpleFeaturePyramid(BaseModule):
     """
 
     def __init__(self, *, in_channels: int, norm_cfg: Optional[dict] = None,
-                 scale_factors: Sequence[float] = (4.0, 2.0, 1.0, 0.5), init_cfg=None):
+                 scale_factors: Sequence[float] = DEFAULT_SCALE_FACTORS, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         factors = tuple(float(f) for f in scale_factors)
         if (len(factors) != 4 or any(f not in _BRANCHES for f in factors)

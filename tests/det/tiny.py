@@ -10,6 +10,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 import clipself.det  # noqa: F401
+from clipself.det.pyramid import DEFAULT_SCALE_FACTORS, pyramid_strides
 from clipself.models.text import save_text_embeddings
 from clipself.models.vocabulary import load_vocabulary
 
@@ -69,8 +70,8 @@ def tiny_model_cfg(model_cfg, tmp_dir: str, *, size: int = 64) -> dict:
     eva = m['backbone']['model_name'].startswith('EVA')
     tiny = 'EVA02-Tiny-8' if eva else 'ViT-Tiny-8'
     m['backbone'].update(model_name=tiny, pretrained=None, out_indices=[0, 1, 1, 2])
-    factors = m['neck'][0].get('scale_factors', (4, 2, 1, 0.5))  # the config's pyramid decides the strides
-    strides = [TINY_PATCH / f for f in factors] + [2 * TINY_PATCH / factors[-1]]
+    factors = m['neck'][0].get('scale_factors', DEFAULT_SCALE_FACTORS)  # the config's pyramid decides the strides
+    strides = pyramid_strides(TINY_PATCH, factors)
     dp = m['data_preprocessor']
     dp['pad_size_divisor'] = round(TINY_PATCH / factors[-1])
     if dp.get('fixed_size') is not None:
