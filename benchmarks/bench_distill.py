@@ -32,7 +32,8 @@ def make_train_step(model, batch: dict, dev: str):
     def step():
         opt.zero_grad(set_to_none=True)
         with autocast:
-            loss = model(**batch, mode='loss')['loss_cosine']
+            loss = model.loss(batch['image'], batch['boxes'], batch['crops'],
+                              image_ids=batch.get('image_id'))['loss_cosine']
         loss.backward()
         opt.step()
         if dev == 'cuda':
@@ -44,7 +45,7 @@ def one_config(args) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from clipself.distill.model import CLIPSelf
+    from clipself.distill import CLIPSelf
     torch.manual_seed(0)
     dev = 'cuda' if args.device == 'cuda' else 'cpu'
     model = CLIPSelf(clip=dict(model_name=args.model), grad_checkpointing=args.ckpt).to(dev).train()

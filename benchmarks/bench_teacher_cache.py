@@ -29,7 +29,7 @@ def main():
     import torch
 
     from bench_distill import make_train_step
-    from clipself.distill.model import CLIPSelf
+    from clipself.distill import CLIPSelf
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     torch.manual_seed(0)
     model = CLIPSelf(clip=dict(model_name=a.model), cache_teacher=True).to(dev).train()

@@ -4,14 +4,11 @@
 """
 import argparse
 import os
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.runner import Runner
 
-from mmengine.runner import Runner  # noqa: E402
-
-from clipself.engine.launch import common_arguments, finish_launch, prepare_config  # noqa: E402
+from clipself.engine.launch import common_arguments, finish_launch, prepare_config
+from clipself.engine.patches import apply_all
 
 
 def parse_args():
@@ -27,6 +24,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    apply_all()  # before the config's custom_imports and any checkpoint loading (clipself.engine.patches)
     cfg = prepare_config(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options, launcher=args.launcher)
     from clipself.engine.checkpoints import route_test_checkpoint
     route_test_checkpoint(cfg, args.checkpoint)

@@ -4,7 +4,8 @@
   pad right and bottom with 0 to ``size x size``; a box scales with the image (no offset).
 - :func:`crop_resize_pad`: a teacher crop: cut a box out of the ORIGINAL image (PIL rounds the box to
   whole pixels), resize it keeping the aspect ratio so the long side is ``size``, pad it centred with 0.
-- :func:`normalize`: uint8 ``[.., 3, H, W]`` -> CLIP mean/std normalised float.
+- ``normalize``: uint8 ``[.., 3, H, W]`` -> CLIP mean/std normalised float
+  (:func:`clipself.models.preprocess.normalize_pixels`; ``DenseCLIP.normalize_pixels`` uses the model's own).
 Padding is pixel value 0 (black) before normalisation, as open_clip's resize-longest transforms do.
 """
 from typing import Sequence, Tuple, Union
@@ -13,8 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+from ..models.preprocess import normalize_pixels as normalize  # noqa: F401  (the one normalisation)
 
 ImageLike = Union[Image.Image, np.ndarray]
 
@@ -32,15 +32,6 @@ def to_pil(image: ImageLike) -> Image.Image:
 def to_tensor(image: ImageLike) -> torch.Tensor:
     """RGB image -> ``[3, H, W]`` uint8 tensor."""
     return torch.from_numpy(np.array(to_pil(image), dtype=np.uint8)).permute(2, 0, 1).contiguous()
-
-
-def normalize(image: torch.Tensor, mean: Sequence[float] = OPENAI_MEAN,
-              std: Sequence[float] = OPENAI_STD) -> torch.Tensor:
-    """``[..., 3, H, W]`` uint8 (0-255) or float (0-1) -> float32 normalised."""
-    x = image.float() / 255.0 if not image.is_floating_point() else image.float()
-    m = torch.tensor(mean, device=x.device).view(3, 1, 1)
-    s = torch.tensor(std, device=x.device).view(3, 1, 1)
-    return (x - m) / s
 
 
 def _resize_longest(img: Image.Image, size: int) -> Image.Image:
@@ -78,9 +69,22 @@ def crop_resize_pad(image: ImageLike, box: Sequence[float], size: int) -> torch.
     return out
 
 
-def enlarge_box(box: Sequence[float], factor: float, image_hw: Sequence[int]) -> Tuple[float, float, float, float]:
-    """Scale an xyxy box about its centre by ``factor`` and clip it to ``image_hw = (H, W)``."""
-    x1, y1, x2, y2 = [float(v) for v in box]
-    cx, cy, hw, hh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * factor / 2, (y2 - y1) * factor / 2
+def enlarge_boxes(boxes: np.ndarray, factor: float, image_hw: Sequence[int]) -> np.ndarray:
+    """``[K, 4]`` xyxy boxes scaled ``factor`` times about their centres, clipped to ``image_hw = (H, W)``;
+    computed in the boxes' floating dtype (integers: float64), returned in it."""
+    boxes = np.asarray(boxes)
+    if not np.issubdtype(boxes.dtype, np.floating):
+        boxes = boxes.astype(np.float64)
     h, w = image_hw
-    return max(0.0, cx - hw), max(0.0, cy - hh), min(float(w), cx + hw), min(float(h), cy + hh)
+    c = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]) * factor / 2
+    out = np.concatenate([c - half, c + half], 1)
+    out[:, [0, 2]] = out[:, [0, 2]].clip(0, w)
+    out[:, [1, 3]] = out[:, [1, 3]].clip(0, h)
+    return out
+
+
+def enlarge_box(box: Sequence[float], factor: float, image_hw: Sequence[int]) -> Tuple[float, float, float, float]:
+    """One xyxy box: :func:`enlarge_boxes` in float64."""
+    x1, y1, x2, y2 = enlarge_boxes(np.array([box], np.float64), factor, image_hw)[0].tolist()
+    return x1, y1, x2, y2

@@ -3,7 +3,6 @@ from typing import Iterable
 
 import torch
 
-from ..data.transforms import normalize
 from ..models.dense_clip import DenseCLIP
 
 
@@ -19,9 +18,9 @@ def region_crop_alignment(student: DenseCLIP, teacher: DenseCLIP, items: Iterabl
     """
     total, count = 0.0, 0
     for item in items:
-        x = normalize(item['image'], student.image_mean, student.image_std)[None]
+        x = student.normalize_pixels(item['image'])[None]
         rois = student.roi_features(student.encode_dense(x), [item['boxes']])
-        crops = teacher.encode_image(normalize(item['crops'], teacher.image_mean, teacher.image_std))
+        crops = teacher.encode_image(teacher.normalize_pixels(item['crops']))
         total += float((rois * crops).sum(-1).sum())
         count += len(rois)
     if count == 0:

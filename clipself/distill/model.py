@@ -1,18 +1,31 @@
-"""``CLIPSelf``: a trainable student CLIP and its frozen teacher, with the self-distillation losses."""
+"""``CLIPSelf``: a trainable student CLIP and its frozen teacher, with the self-distillation losses.
+
+A plain ``torch.nn.Module`` usable from any training loop::
+
+    model = CLIPSelf(clip=dict(model_name='EVA02-B-16', pretrained='checkpoints/EVA02_CLIP_B_psz16_s8B.pt'))
+    losses = model.loss(images, boxes, crops)   # {'loss_cosine': ..., 'num_regions': ...}
+    sum(v for k, v in losses.items() if k.startswith('loss_')).backward()
+
+The mmengine model of the ``CLIPSelf`` config type (data flow of the runner, region-classification
+validation) is :class:`clipself.engine.clipself_model.CLIPSelfModel`, a subclass of this one.
+"""
 import copy
 import itertools
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
-from mmengine.model import BaseModel
 
-from ..data.transforms import normalize
 from ..models import build_clip
 from ..models.dense_clip import DenseCLIP
 
+Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
-class CLIPSelf(BaseModel):
+
+def _stack(x: Images) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.stack(list(x))
+
+
+class CLIPSelf(torch.nn.Module):
     """Student = the CLIP being trained; teacher = a frozen copy of the initial CLIP (always eval, no grad).
 
     ``loss_cosine = 1 - mean_i cos(RoIAlign(student.encode_dense(image), box_i), teacher.encode_image(crop_i))``.
@@ -30,20 +43,18 @@ class CLIPSelf(BaseModel):
             generator) enter ``loss_image`` besides the whole image; ``None``: all of them.
         alpha: weight of the student in the exported ensemble ``alpha * student + (1 - alpha) * teacher``.
         grad_checkpointing: recompute the student's blocks in backward (less memory, ~30% slower).
-        cache_teacher: keep the teacher's embeddings of the crops (keyed by ``image_id`` and box) across
+        cache_teacher: keep the teacher's embeddings of the crops (keyed by image id and box) across
             iterations: the teacher is frozen and the dataset's crop of a box is fixed, so a box seen again (the
             proposals variant samples the same proposals every epoch) skips the teacher's forward. Costs
             ``D`` floats of host memory per distinct box (COCO, 20 boxes x 118k images, D 512: ~5 GB); off by
-            default.
-        eval_cfg: keyword arguments of ``CLIPRegionClassifier`` (``clipself.engine.region_eval``) used by
-            ``val_step`` / ``test_step`` on the student (zero-shot region classification).
+            default. Used when :meth:`loss` is given ``image_ids``.
     """
 
     def __init__(self, *, clip: dict, train_blocks: Union[str, Sequence[int]] = 'all',
                  loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0,
                  loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False,
-                 cache_teacher: bool = False, eval_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                 cache_teacher: bool = False):
+        super().__init__()
         self.clip_cfg = dict(clip)
         self.student: DenseCLIP = build_clip(**clip)
         self.teacher: DenseCLIP = copy.deepcopy(self.student)
@@ -63,9 +74,7 @@ class CLIPSelf(BaseModel):
             attn = blocks[-1].attn
             for name in ('q_proj', 'k_proj', 'q_norm', 'k_norm', 'q_bias'):
                 part = getattr(attn, name, None)
-                if isinstance(part, torch.nn.Parameter):
-                    part.requires_grad_(False)
-                elif isinstance(part, torch.nn.Module):
+                if isinstance(part, (torch.nn.Parameter, torch.nn.Module)):
                     part.requires_grad_(False)
         self.student.set_grad_checkpointing(grad_checkpointing)
         self.loss_cosine_weight, self.loss_image_weight = loss_cosine_weight, loss_image_weight
@@ -77,8 +86,6 @@ class CLIPSelf(BaseModel):
         self.alpha = alpha
         self.cache_teacher = cache_teacher
         self._teacher_cache: Dict[tuple, torch.Tensor] = {}  # not state: rebuilt from the frozen teacher
-        self.eval_cfg = dict(eval_cfg or {})
-        self._evaluator = None
 
     @property
     def model_name(self) -> str:
@@ -89,40 +96,52 @@ class CLIPSelf(BaseModel):
         self.teacher.eval()
         return self
 
-    # -- training -------------------------------------------------------------------------------------
-    def _norm(self, x: torch.Tensor) -> torch.Tensor:
-        return normalize(x, self.student.image_mean, self.student.image_std)
+    # -- the student's region features and the losses ----------------------------------------------------
+    def forward(self, images: Images, boxes: List[torch.Tensor]) -> torch.Tensor:
+        """:meth:`region_features`."""
+        return self.region_features(images, boxes)
 
-    def forward(self, image: List[torch.Tensor], boxes: List[torch.Tensor], crops: List[torch.Tensor],
-                whole: Optional[List[torch.Tensor]] = None, skipped: Optional[List[int]] = None,
-                image_id: Optional[list] = None, mode: str = 'loss',
-                **unused) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
-        """Args (lists over the batch, as ``pseudo_collate`` gives them):
-            image: ``[3, S, S]`` uint8 student inputs. boxes: ``[K_b, 4]`` xyxy in student pixels.
-            crops: ``[K_b, 3, T, T]`` uint8 teacher crops of the same regions. whole: ``[3, T, T]`` uint8.
-            image_id: the dataset's image ids (keys of ``cache_teacher``).
-            mode: ``'loss'`` -> dict of losses and logged values; ``'tensor'`` -> the student's RoI features.
+    def region_features(self, images: Images, boxes: List[torch.Tensor]) -> torch.Tensor:
+        """The student's RoI features.
+
+        Args:
+            images: ``[B, 3, S, S]`` (or B tensors ``[3, S, S]``) uint8 0-255 or float 0-1 pixels.
+            boxes: B tensors ``[K_b, 4]`` xyxy in input pixels.
+        Returns:
+            ``[sum K_b, D]`` L2-normalised, in box order.
         """
-        x = self._norm(torch.stack(image))  # shape: [B, 3, S, S]
-        rois = self.student.roi_features(self.student.encode_dense(x), boxes)  # shape: [N, D], unit norm
-        if mode == 'tensor':
-            return rois
-        if mode != 'loss':
-            raise ValueError(f"CLIPSelf.forward: mode must be 'loss' or 'tensor', got {mode!r}")
-        crops_x = self._norm(torch.cat(crops))  # shape: [N, 3, T, T]
+        x = self.student.normalize_pixels(_stack(images))  # shape: [B, 3, S, S]
+        return self.student.roi_features(self.student.encode_dense(x), boxes)  # shape: [N, D], unit norm
+
+    def loss(self, images: Images, boxes: List[torch.Tensor], crops: Images, *, whole: Optional[Images] = None,
+             image_ids: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
+        """The distillation losses of a batch.
+
+        Args:
+            images: ``[B, 3, S, S]`` (or B tensors ``[3, S, S]``) student inputs, uint8 or float 0-1.
+            boxes: B tensors ``[K_b, 4]`` xyxy in student pixels.
+            crops: ``[N, 3, T, T]`` (or B tensors ``[K_b, 3, T, T]``) the teacher's crops of the same regions, in
+                box order (``N = sum K_b``).
+            whole: ``[B, 3, T, T]`` (or B tensors) the whole images at the teacher's size, for ``loss_image``.
+            image_ids: one hashable id per image (the keys of ``cache_teacher``).
+        Returns:
+            ``loss_cosine`` (and ``loss_image`` when its weight is > 0), weighted; ``num_regions`` (logged).
+        """
+        rois = self.region_features(images, boxes)  # shape: [N, D], unit norm
+        crops = crops if isinstance(crops, torch.Tensor) else torch.cat(list(crops))
+        crops_x = self.student.normalize_pixels(crops)  # shape: [N, 3, T, T]
         keys = None
-        if self.cache_teacher and image_id is not None:
-            image_id = [i.item() if torch.is_tensor(i) else i for i in image_id]
-            keys = [(i, *box) for i, b in zip(image_id, boxes) for box in b.tolist()]
+        if self.cache_teacher and image_ids is not None:
+            image_ids = [i.item() if torch.is_tensor(i) else i for i in image_ids]
+            keys = [(i, *box) for i, b in zip(image_ids, boxes) for box in b.tolist()]
         target = self._teacher_embeddings(crops_x, keys)  # shape: [N, D], unit norm
         cos = (rois * target).sum(-1)
         losses = {'loss_cosine': self.loss_cosine_weight * (1 - cos.mean())}
         if self.loss_image_weight > 0:
             losses['loss_image'] = self.loss_image_weight * self._image_term(
-                crops_x, target, [len(c) for c in crops], whole,
-                None if keys is None else [(i, 'whole') for i in image_id])
+                crops_x, target, [len(b) for b in boxes], whole,
+                None if keys is None else [(i, 'whole') for i in image_ids])
         losses['num_regions'] = torch.tensor(float(len(cos)), device=cos.device)
-        losses['skipped_images'] = torch.tensor(float(sum(skipped or [])), device=cos.device)
         return losses
 
     @torch.no_grad()
@@ -139,35 +158,21 @@ class CLIPSelf(BaseModel):
         return torch.stack([cache[key] for key in keys]).to(x.device)
 
     def _image_term(self, crops_x: torch.Tensor, target: torch.Tensor, per_image: List[int],
-                    whole: Optional[List[torch.Tensor]], whole_keys: Optional[list] = None) -> torch.Tensor:
+                    whole: Optional[Images], whole_keys: Optional[list] = None) -> torch.Tensor:
         """``1 - mean cos(student.encode_image(x), teacher.encode_image(x))`` over the crops ``crops_x``
         ``[N, 3, T, T]`` (normalised; ``target [N, D]`` their teacher embeddings, ``per_image`` their count per
-        image), at most ``loss_image_crops`` of each image's, plus the whole images ``[3, T, T]`` uint8."""
+        image), at most ``loss_image_crops`` of each image's, plus the whole images ``[B, 3, T, T]``."""
         if self.loss_image_crops is not None:
             starts = itertools.accumulate([0] + per_image[:-1])
             keep = torch.cat([s + torch.randperm(n)[:self.loss_image_crops] for s, n in zip(starts, per_image)])
             crops_x, target = crops_x[keep], target[keep]
         if whole is not None:
-            whole_x = self._norm(torch.stack(whole))
+            whole_x = self.student.normalize_pixels(_stack(whole))
             target = torch.cat([target, self._teacher_embeddings(whole_x, whole_keys)])
             crops_x = torch.cat([crops_x, whole_x])
         if not len(crops_x):
             raise ValueError('loss_image has no inputs: loss_image_crops is 0 and the batch has no whole images')
         return 1 - (self.student.encode_image(crops_x) * target).sum(-1).mean()
-
-    # -- evaluation (zero-shot region classification on the student) ----------------------------------
-    def _region_classifier(self):
-        if self._evaluator is None:
-            from ..engine.region_eval import CLIPRegionClassifier
-            evaluator = CLIPRegionClassifier(clip=self.student, **self.eval_cfg)
-            object.__setattr__(self, '_evaluator', evaluator)  # not a submodule: no weights of its own
-        return self._evaluator
-
-    def val_step(self, data):
-        return self._region_classifier().val_step(data)
-
-    def test_step(self, data):
-        return self._region_classifier().test_step(data)
 
     # -- export -----------------------------------------------------------------------------------------
     def ensemble_state_dict(self, alpha: Optional[float] = None) -> Dict[str, torch.Tensor]:

@@ -1,12 +1,11 @@
-"""mmengine side of zero-shot region classification: the dataset ``COCOPanopticRegions``, the model
-``CLIPRegionClassifier`` and the metric ``RegionClassificationMetric`` (``../shared/CLIPSELF.md`` section 3).
+"""mmengine side of zero-shot region classification: the model ``CLIPRegionClassifier`` and the metric
+``RegionClassificationMetric`` (the dataset ``COCOPanopticRegions`` is built in ``dataset_builders``).
 
 Data flow: the dataset yields one dict per image (``clipself.data.panoptic``), ``pseudo_collate`` makes lists
 of them, ``CLIPRegionClassifier.val_step/test_step`` returns one record per image (labels, thing/stuff flags,
 the rank of the true class for each feature kind, skip counters) and the metric aggregates the records of all
 ranks (mmengine's ``collect_results``: each image once) into per-class mean accuracies.
 """
-import json
 import logging
 import os
 import time
@@ -18,25 +17,16 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MessageHub, MMLogger, print_log
 from mmengine.model import BaseModel
 
-from ..data.panoptic import COCOPanopticRegionDataset, RegionClasses
+from ..data.panoptic import RegionClasses
 from ..evaluation.class_embeddings import resolve_class_embeddings
 from ..evaluation.predict import predict_regions
 from ..evaluation.region_metrics import KINDS, format_table, summarize, true_class_rank
+from ..fileio import write_json
 from ..models import build_clip
 from ..models.dense_clip import DenseCLIP
-from ..registry import DATASETS, METRICS, MODELS
-from .synthetic import ensure_generated
+from ..registry import METRICS, MODELS
 
 logger = logging.getLogger(__name__)
-
-
-@DATASETS.register_module(name='COCOPanopticRegions')
-def build_panoptic_regions(*, generate: Optional[dict] = None, **kwargs) -> COCOPanopticRegionDataset:
-    """``COCOPanopticRegionDataset`` from a config. With ``generate=dict(num_images=..., seed=..., ...)``
-    (``write_synthetic_coco`` arguments) a synthetic panoptic set is first written into ``data_root`` when its
-    ``ann_file`` is absent (once, by the main process; later runs reuse it)."""
-    ensure_generated(generate, kwargs.get('data_root', ''), kwargs.get('ann_file', 'annotations/panoptic.json'))
-    return COCOPanopticRegionDataset(**kwargs)
 
 
 @MODELS.register_module()
@@ -220,11 +210,6 @@ class RegionClassificationMetric(BaseMetric):
                        epoch=hub.get_info('epoch'), iter=hub.get_info('iter'),
                        time=time.strftime('%Y-%m-%d %H:%M:%S'), per_class=summary['per_class'])
         for d in dirs:
-            os.makedirs(d, exist_ok=True)
-            path = os.path.join(d, self.out_name)
-            tmp = path + '.tmp'
-            with open(tmp, 'w') as f:
-                json.dump(payload, f, indent=1)
-            os.replace(tmp, path)
+            write_json(payload, os.path.join(d, self.out_name), indent=1)
         print_log(f'region classification results written to {os.path.join(dirs[0], self.out_name)}',
                   logger='current')

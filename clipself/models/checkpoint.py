@@ -15,13 +15,14 @@ Pickled files are read with ``torch.load(weights_only=True)``; nothing is ever d
 import json
 import logging
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
+
+from ..fileio import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ class LoadReport:
         return s
 
 
-def _is_torchscript(path: str) -> bool:
+def is_torchscript(path: str) -> bool:
+    """A TorchScript archive (the OpenAI CLIP release): a zip with code, read with ``torch.jit.load``."""
     if not zipfile.is_zipfile(path):
         return False
     with zipfile.ZipFile(path) as zf:
@@ -81,7 +83,7 @@ def read_checkpoint(path: str) -> Tuple[StateDict, str, Dict[str, str]]:
                 meta = dict(f.metadata() or {})
                 sd = {k: f.get_tensor(k) for k in f.keys()}
             fmt = 'clipself' if meta.get('format') == 'clipself' else None
-        elif _is_torchscript(path):
+        elif is_torchscript(path):
             # TorchScript archives (the OpenAI CLIP release) hold code, not pickles; only the weights are used
             sd = dict(torch.jit.load(path, map_location='cpu').state_dict())
             fmt = 'openai_jit'
@@ -219,13 +221,6 @@ def save_safetensors(clip, path: str, *, model_name: str, extra: Optional[Dict] 
     meta = {'format': 'clipself', 'model_name': model_name}
     if extra:
         meta['extra'] = json.dumps(extra)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix='.tmp')
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save_file(sd, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path

@@ -1,11 +1,13 @@
 """``DenseCLIP``: an open_clip CLIP with dense (per-patch) features at any input size."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .device import module_device
 from .pooling import mask_pool, roi_features
+from .preprocess import CLIP_MEAN, CLIP_STD, normalize_pixels
 from .towers import DenseTower, make_tower
 
 
@@ -45,11 +47,21 @@ class DenseCLIP(nn.Module):
 
     @property
     def image_mean(self):
-        return getattr(self.clip.visual, 'image_mean', None) or (0.48145466, 0.4578275, 0.40821073)
+        return getattr(self.clip.visual, 'image_mean', None) or CLIP_MEAN
 
     @property
     def image_std(self):
-        return getattr(self.clip.visual, 'image_std', None) or (0.26862954, 0.26130258, 0.27577711)
+        return getattr(self.clip.visual, 'image_std', None) or CLIP_STD
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (CPU for a model without parameters)."""
+        return module_device(self)
+
+    def normalize_pixels(self, images: torch.Tensor) -> torch.Tensor:
+        """``[..., 3, H, W]`` uint8 (0-255) or float (0-1) pixels -> float32 normalised with this CLIP's
+        mean/std: the input of ``encode_image`` / ``encode_dense``."""
+        return normalize_pixels(images, self.image_mean, self.image_std)
 
     def set_window_attention(self, window_size: int = 0, blocks: Sequence[int] = ()) -> None:
         """Local ``window_size x window_size``-token window attention in ``blocks`` of the image tower (the
@@ -80,7 +92,14 @@ class DenseCLIP(nn.Module):
         right/bottom (``H % p``, ``W % p``) are dropped.
         """
         tokens, (h, w), _ = self.tower.forward_tokens(images, dense=True)
-        x = self.tower.head(tokens[:, 1:])  # shape: [B, h*w, D]
+        return self.dense_head(tokens[:, 1:], (h, w), normalize=normalize)
+
+    def dense_head(self, tokens: torch.Tensor, grid_hw: Sequence[int], normalize: bool = True) -> torch.Tensor:
+        """The tail of :meth:`encode_dense`: patch tokens of the attention-free last block ``[B, h*w, C]`` (CLS
+        dropped, row-major) -> the final norm + projection of every token, ``[B, D, h, w]`` (L2-normalised by
+        default). For callers that already ran the tower (F-ViT's backbone taps the last block)."""
+        h, w = grid_hw
+        x = self.tower.head(tokens)  # shape: [B, h*w, D]
         if normalize:
             x = F.normalize(x, dim=-1)
         # contiguous NCHW: mmcv's CPU RoIAlign silently misreads channels-last-strided maps

@@ -8,7 +8,7 @@ from typing import Optional, Union
 import open_clip
 import torch
 
-from . import tiny  # noqa: F401  (registers the tiny towers and their configs)
+from .tiny import register_model_configs
 from .checkpoint import CheckpointError, load_state_dict_into, read_checkpoint
 from .dense_clip import DenseCLIP
 
@@ -78,6 +78,7 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
         CheckpointError: unreadable checkpoint, another architecture's, or one that leaves image-tower
         weights uninitialised.
     """
+    register_model_configs()  # the tiny architectures (idempotent)
     if model_name.endswith('-quickgelu') and model_name not in open_clip.list_models():
         model_name, quick_gelu = model_name[:-len('-quickgelu')], True  # e.g. 'ViT-Tiny-8-quickgelu'
     _check_name(model_name)

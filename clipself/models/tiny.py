@@ -1,4 +1,7 @@
-"""Tiny towers for tests and demos: registered with timm and open_clip on ``import clipself.models``.
+"""Tiny towers for tests and demos. Their timm trunks register with timm's model registry on import (timm's
+``@register_model``, as any timm plug-in does); their open_clip configs (``model_configs/``) are added to
+open_clip's registry by :func:`register_model_configs`, which ``build_clip`` calls (and
+``clipself.engine.patches.apply_all``).
 
 - ``ViT-Tiny-8``: OpenAI-style open_clip ViT, 64 px, patch 8, width 64, 3 blocks, 2 heads.
 - ``EVA02-Tiny-8``: EVA02-CLIP-style timm Eva (SwiGLU, sub-LN, RoPE with the 16-grid reference),
@@ -45,9 +48,7 @@ def clipself_eva02_small_patch8_clip_64(pretrained: bool = False, **kwargs) -> E
 
 
 def register_model_configs() -> None:
-    """Make the json configs in ``model_configs/`` known to open_clip (idempotent)."""
+    """Make the json configs in ``model_configs/`` (``ViT-Tiny-8``, ``EVA02-Tiny-8``, ``EVA02-Small-8``) known to
+    open_clip (``open_clip.add_model_config``: process-wide; idempotent)."""
     if 'ViT-Tiny-8' not in open_clip.list_models():
         open_clip.add_model_config(CONFIG_DIR)
-
-
-register_model_configs()

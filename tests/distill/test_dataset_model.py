@@ -80,9 +80,10 @@ def test_bad_configuration_errors(tmp_path):
 # -- the model ------------------------------------------------------------------------------------------
 @pytest.fixture()
 def model():
-    from clipself.distill.model import CLIPSelf
+    """The mmengine model (``type='CLIPSelf'``): the plain module behind the runner's batch format."""
+    from clipself.engine.clipself_model import CLIPSelfModel
     torch.manual_seed(0)
-    return CLIPSelf(clip=dict(model_name='EVA02-Tiny-8'), loss_image_weight=1.0)
+    return CLIPSelfModel(clip=dict(model_name='EVA02-Tiny-8'), loss_image_weight=1.0)
 
 
 def _batch(n_img=2, k=3, s=64, t=64):
@@ -112,6 +113,27 @@ def test_what_trains_and_what_is_frozen(model):
     assert {n.split('.')[5] for n, p in partial.named_parameters() if p.requires_grad} == {'2'}
     with pytest.raises(ValueError, match='outside the 3 blocks'):
         CLIPSelf(clip=dict(model_name='EVA02-Tiny-8'), train_blocks=[5])
+
+
+def test_plain_module_gives_the_runner_models_losses_and_state_dict(model):
+    """``clipself.distill.CLIPSelf`` from any loop (stacked tensors, no mmengine) computes what the mmengine model
+    computes on the dataset's lists, bit for bit, and both have the same state dict keys (checkpoints load into
+    either)."""
+    from clipself.distill import CLIPSelf
+    torch.manual_seed(0)
+    plain = CLIPSelf(clip=dict(model_name='EVA02-Tiny-8'), loss_image_weight=1.0)
+    plain.load_state_dict(model.state_dict())
+    assert list(plain.state_dict()) == list(model.state_dict())
+    batch = _batch()
+    torch.manual_seed(1)
+    expected = model(**batch, mode='loss')
+    torch.manual_seed(1)
+    got = plain.loss(torch.stack(batch['image']), batch['boxes'], torch.cat(batch['crops']),
+                     whole=torch.stack(batch['whole']))
+    for k in ('loss_cosine', 'loss_image', 'num_regions'):
+        assert torch.equal(got[k], expected[k]), k
+    assert 'skipped_images' not in got  # a count of the dataset, logged by the runner's model
+    assert torch.equal(plain(batch['image'], batch['boxes']), model(**batch, mode='tensor'))
 
 
 def test_image_term_is_zero_when_student_equals_teacher(model):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from clipself.distill import enlarge_boxes, grid_boxes, grid_choices, sample_grid, sample_proposals
+from clipself.data.sampling import enlarge_boxes, grid_boxes, grid_choices, sample_grid, sample_proposals
 
 
 def test_grid_choices_follow_the_rule():

@@ -1,44 +1,17 @@
-"""mmengine registrations of the CLIPSelf stage: the model, the dataset and the hooks of a distillation run."""
+"""Hooks of clipself training runs: export of the distilled CLIP, a stop on non-finite losses, throughput,
+the frozen-teacher guard. Registered in the ``clipself`` scope (``clipself.NonFiniteLossHook`` from mmdet
+configs)."""
 import math
 import os
 from typing import Optional
 
-import numpy as np
 import torch
 from mmengine.hooks import Hook
-from mmengine.logging import HistoryBuffer
-from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
-from ..data.distill_dataset import CLIPSelfDataset
-from ..distill.model import CLIPSelf
 from ..models.checkpoint import save_safetensors
-from ..registry import DATASETS, HOOKS, MODELS
-from .synthetic import ensure_generated
-
-MODELS.register_module(module=CLIPSelf)
-
-
-if 'total' not in HistoryBuffer._statistics_methods:
-    @HistoryBuffer.register_statistics
-    def total(self, window_size=None) -> float:
-        """Sum of the logged values (over the last ``window_size``; the log processor's ``'global'`` window
-        makes it a running total, e.g. of skipped images)."""
-        values = self._log_history if window_size is None else self._log_history[-window_size:]
-        return float(np.sum(values))
-
-
-@DATASETS.register_module(name='CLIPSelfDataset')
-def build_clipself_dataset(*, generate: Optional[dict] = None, **kwargs) -> CLIPSelfDataset:
-    """``CLIPSelfDataset`` from a config; with ``generate=dict(num_images=..., seed=...)`` the images, COCO
-    json and proposals are first generated into ``data_root`` (once; kept for later runs), so the same
-    loader reads them as it reads COCO."""
-    ensure_generated(generate, kwargs.get('data_root', ''), os.path.join('annotations', 'instances.json'))
-    return CLIPSelfDataset(**kwargs)
-
-
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
+from ..registry import HOOKS
+from .model_wrappers import unwrap_model
 
 
 @HOOKS.register_module()
@@ -53,7 +26,7 @@ class ExportCLIPHook(Hook):
         self.out_dir, self.alpha = out_dir, alpha
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         meta = checkpoint.setdefault('meta', {})
         meta['clip_model_name'] = model.model_name
         meta['clip_alpha'] = model.alpha
@@ -104,7 +77,6 @@ class TeacherEvalHook(Hook):
     call ``.train()`` on submodules)."""
 
     def before_train_epoch(self, runner) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         if model.teacher.training or any(p.requires_grad for p in model.teacher.parameters()):
             raise RuntimeError('the CLIPSelf teacher must stay frozen and in eval mode')
-

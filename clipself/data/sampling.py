@@ -7,6 +7,8 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from .transforms import enlarge_boxes
+
 Box = Tuple[float, float, float, float]
 
 
@@ -58,15 +60,4 @@ def sample_proposals(rng: np.random.Generator, proposals: np.ndarray, image_hw: 
     if len(props) == 0:
         props = np.array([[0, 0, w / 4, h / 4]], np.float32)
         return props, props.copy()
-    return props, enlarge_boxes(props, crop_scale, image_hw)
-
-
-def enlarge_boxes(boxes: np.ndarray, factor: float, image_hw: Sequence[int]) -> np.ndarray:
-    """``[K, 4]`` xyxy scaled ``factor`` times about their centres, clipped to ``image_hw = (H, W)``."""
-    h, w = image_hw
-    c = (boxes[:, :2] + boxes[:, 2:]) / 2
-    half = (boxes[:, 2:] - boxes[:, :2]) * factor / 2
-    out = np.concatenate([c - half, c + half], 1)
-    out[:, [0, 2]] = out[:, [0, 2]].clip(0, w)
-    out[:, [1, 3]] = out[:, [1, 3]].clip(0, h)
-    return out.astype(np.float32)
+    return props, enlarge_boxes(props, crop_scale, image_hw).astype(np.float32)
