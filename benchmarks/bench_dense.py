@@ -6,7 +6,7 @@
 Both paths run the same randomly initialised ViT-B/16-sized tower (weights do not change the cost) on one
 ``[1, 3, S, S]`` image under ``torch.no_grad()``:
 - ours: ``DenseCLIP.encode_dense`` (clipself.models.towers: torch SDPA attention, cached pos-embed/RoPE);
-- reference: ``clipself.models.reference.reference_encode_dense`` (explicit ``softmax(q k^T * scale) v``
+- reference: ``clipself.testing.reference.reference_encode_dense`` (explicit ``softmax(q k^T * scale) v``
   materialising the ``[1, heads, N, N]`` matrix, everything recomputed per call).
 
 Each (model, size, device) runs in a fresh subprocess that builds the model, warms up each path with one
@@ -96,7 +96,7 @@ def worker(model_name, size, device, repeats):
     import torch
     sys.path.insert(0, ROOT)
     from clipself.models import build_clip
-    from clipself.models.reference import reference_encode_dense
+    from clipself.testing.reference import reference_encode_dense
 
     torch.manual_seed(0)
     model = build_clip(model_name, device=device)

@@ -1,8 +1,6 @@
 """Package-level promises: import cost, layout, the demo, generated data and transforms."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,14 +8,6 @@ import torch
 
 from clipself.data.synthetic import SHAPES, make_scene, shape_mask
 from clipself.data.transforms import crop_resize_pad, enlarge_box, normalize, resize_pad
-
-
-def test_import_clipself_does_not_import_mm_packages():
-    code = ('import sys, clipself, clipself.models, clipself.data.synthetic, clipself.data.transforms; '
-            'bad = [m for m in ("mmdet", "mmseg", "mmcv", "mmengine") if m in sys.modules]; '
-            'print(",".join(bad)); sys.exit(1 if bad else 0)')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
-    assert out.returncode == 0, f'imported {out.stdout.strip()} {out.stderr[-500:]}'
 
 
 def test_scenes_are_seeded_and_consistent():
@@ -86,31 +76,31 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
 
     import pytest
 
-    from clipself import demo
-    monkeypatch.setattr(demo.os, 'sched_getaffinity', lambda pid: set(range(8)), raising=False)
-    assert demo._workers(3) == (3, 2) and demo._workers(1) == (1, 8)
-    monkeypatch.setattr(demo.os, 'sched_getaffinity', lambda pid: {0}, raising=False)
-    assert demo._workers(3) == (1, 1)
-    monkeypatch.setattr(demo.os, 'sched_getaffinity', lambda pid: {0, 1}, raising=False)
+    from clipself.demo import scheduler
+    monkeypatch.setattr(scheduler.os, 'sched_getaffinity', lambda pid: set(range(8)), raising=False)
+    assert scheduler.plan_workers(3) == (3, 2) and scheduler.plan_workers(1) == (1, 8)
+    monkeypatch.setattr(scheduler.os, 'sched_getaffinity', lambda pid: {0}, raising=False)
+    assert scheduler.plan_workers(3) == (1, 1)
+    monkeypatch.setattr(scheduler.os, 'sched_getaffinity', lambda pid: {0, 1}, raising=False)
     lines = []
-    out = demo._in_parallel({'a': (operator.add, 1, 2), 'b': (operator.mul, 3, 4)}, lines.append)
+    out = scheduler.run_in_parallel({'a': (operator.add, 1, 2), 'b': (operator.mul, 3, 4)}, lines.append)
     assert out == {'a': 3, 'b': 12} and '2 processes' in lines[0]
     with pytest.raises(ZeroDivisionError):
-        demo._in_parallel({'a': (operator.add, 1, 2), 'b': (operator.truediv, 1, 0)}, lines.append)
+        scheduler.run_in_parallel({'a': (operator.add, 1, 2), 'b': (operator.truediv, 1, 0)}, lines.append)
     # 'b' needs 'a' (2 s): 'c', listed after it, takes the free process first
     import time
-    out = demo._in_parallel({'a': (time.sleep, 2.0), 'b': (time.time,), 'c': (time.time,)}, lines.append,
+    out = scheduler.run_in_parallel({'a': (time.sleep, 2.0), 'b': (time.time,), 'c': (time.time,)}, lines.append,
                             needs={'b': 'a'})
     assert out['b'] - out['c'] > 1.0 and 'b waits for a' in lines[-1]
     with pytest.raises(ValueError, match="listed first"):
-        demo._in_parallel({'b': (time.time,), 'a': (time.time,)}, lines.append, needs={'b': 'a'})
+        scheduler.run_in_parallel({'b': (time.time,), 'a': (time.time,)}, lines.append, needs={'b': 'a'})
 
 
 def test_pretraining_teaches_the_stuff_words_on_background_only_images(tmp_path):
     """``stuff_p`` swaps that share of each batch for background-only images captioned with the texture's name; the
     result records its texture zero-shot accuracy. Texture images carry the scenes' background labels."""
     from clipself.data.synthetic import BACKGROUNDS
-    from clipself.demo_pretrain import clip_record, pretrain_demo_clip, pretrain_tiny_clip, texture_images
+    from clipself.demo.pretrain import clip_record, pretrain_demo_clip, pretrain_tiny_clip, texture_images
     images, labels = texture_images(np.random.default_rng(0), 6)
     assert images.shape == (6, 3, 64, 64) and images.dtype == torch.uint8
     assert set(labels.tolist()) <= set(range(len(BACKGROUNDS)))
@@ -128,10 +118,10 @@ def test_pretraining_teaches_the_stuff_words_on_background_only_images(tmp_path)
                        log=lambda s: None)
     record = clip_record(str(tmp_path / 'demo.safetensors'))
     assert record['lr'] == 1e-4 and record['init']['steps'] == 2 and record['init']['file'] == 'stage1.safetensors'
-    from clipself.demo import _pretraining_line  # the report names both stages
-    line = _pretraining_line(record)
+    from clipself.demo.report import pretraining_line  # the report names both stages
+    line = pretraining_line(record)
     assert '2 steps' in line and 'then 1 steps' in line and '50% of each batch background-only' in line
-    assert 'never saw' not in _pretraining_line(clip_record(str(tmp_path / 'clip2.safetensors')))  # its init did
-    assert 'never saw the background words' in _pretraining_line(dict(steps=900, stuff_p=0.0))
+    assert 'never saw' not in pretraining_line(clip_record(str(tmp_path / 'clip2.safetensors')))  # its init did
+    assert 'never saw the background words' in pretraining_line(dict(steps=900, stuff_p=0.0))
     assert sorted(os.listdir(tmp_path)) == ['clip.safetensors', 'clip2.safetensors', 'demo.safetensors']
     assert clip_record(str(tmp_path / 'clip2.safetensors'))['init']['file'] == 'clip.safetensors'

@@ -8,10 +8,7 @@
 the checkpoint's CLIP text tower (prompt ensemble); no embeddings file or CLIP file is needed.
 """
 import argparse
-import os
 import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def parse_args(argv=None):
@@ -28,10 +25,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from clipself.det.demo import run
+    from clipself.det.inference import run
     try:
         written = run(args.images, config=args.config, checkpoint=args.checkpoint, classes=args.classes,
-                      out=args.out, score_thr=args.score_thr, device=args.device)
+                      out=args.out, score_thr=args.score_thr, device=args.device, report=print)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f'error: {e}')
     print(f'wrote {len(written)} picture(s): {", ".join(written[:3])}{" ..." if len(written) > 3 else ""}')

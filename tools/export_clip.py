@@ -9,10 +9,8 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import clipself.engine  # noqa: E402,F401  (safe loading of mmengine checkpoints)
-from clipself.distill import export_clip  # noqa: E402
+from clipself.distill import export_clip
+from clipself.engine.patches import allow_mmengine_checkpoints
 
 
 def main(argv=None):
@@ -22,6 +20,7 @@ def main(argv=None):
     p.add_argument('--alpha', type=float, default=None,
                    help='student weight (default: the one the run used: 0.7 for B/16, 0.95 for L/14)')
     a = p.parse_args(argv)
+    allow_mmengine_checkpoints()  # the run's logging state in the checkpoint, loaded with weights_only=True
     ckpt = torch.load(a.checkpoint, map_location='cpu', weights_only=True)
     meta = ckpt.get('meta', {})
     model_name = meta.get('clip_model_name')

@@ -9,15 +9,12 @@ line. Prompts use the display names (e.g. LVIS 'bolt_(for_a_door)' -> 'bolt'); t
 names. Read the result with clipself.models.text.load_text_embeddings.
 """
 import argparse
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from clipself.models import build_clip  # noqa: E402
-from clipself.models.text import TEMPLATE_SETS, build_text_embeddings, save_text_embeddings  # noqa: E402
-from clipself.models.vocabulary import list_vocabularies, load_vocabulary  # noqa: E402
+from clipself.models import build_clip
+from clipself.models.text import TEMPLATE_SETS, build_text_embeddings, save_text_embeddings
+from clipself.models.vocabulary import list_vocabularies, load_vocabulary
 
 
 def parse_args(argv=None):

@@ -14,10 +14,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from clipself.det.prepare import load_json, ov_split, save_json, summary, write_class_embeddings  # noqa: E402
-from clipself.models.vocabulary import load_vocabulary  # noqa: E402
+from clipself.det.prepare import load_json, model_tag, ov_split, save_json, summary, write_class_embeddings
+from clipself.models.vocabulary import load_vocabulary
 
 TRAIN_OUT = 'instances_train2017_seen_2_65_cat.json'
 VAL_OUT = 'instances_val2017_all_2.json'
@@ -34,21 +32,6 @@ def parse_args(argv=None):
     p.add_argument('--embeddings', help='output .pt (default: data/embeddings/ov-coco_<model>.pt)')
     p.add_argument('--device', default='cpu')
     return p.parse_args(argv)
-
-
-def model_tag(name: str) -> str:
-    """'EVA02-B-16' -> 'eva02-b16', 'EVA02-L-14-336' -> 'eva02-l14-336', 'ViT-B-16' -> 'vit-b16'."""
-    parts = name.lower().split('-')
-    out = [parts[0]]
-    i = 1
-    while i < len(parts):
-        if parts[i].isalpha() and len(parts[i]) == 1 and i + 1 < len(parts) and parts[i + 1].isdigit():
-            out.append(parts[i] + parts[i + 1])
-            i += 2
-        else:
-            out.append(parts[i])
-            i += 1
-    return '-'.join(out)
 
 
 def main(argv=None):

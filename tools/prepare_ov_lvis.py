@@ -16,13 +16,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from clipself.det.prepare import drop_rare, load_json, save_json, summary, write_class_embeddings  # noqa: E402
-from clipself.models.vocabulary import display_name, load_vocabulary  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from prepare_ov_coco import model_tag  # noqa: E402
+from clipself.det.prepare import drop_rare, load_json, model_tag, save_json, summary, write_class_embeddings
+from clipself.models.vocabulary import display_name, load_vocabulary
 
 OUT = 'lvis_v1_train_seen_1203_cat.json'
 # mmdet's VOCDataset class names, with the words a prompt should use

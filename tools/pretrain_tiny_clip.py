@@ -8,12 +8,8 @@ The shipped file is the demo recipe's two stages (the last two commands): shape 
 background words on top. `make demo` uses it unless told to retrain.
 """
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from clipself.demo_pretrain import pretrain_demo_clip, pretrain_tiny_clip  # noqa: E402
+from clipself.demo.pretrain import pretrain_demo_clip, pretrain_tiny_clip
 
 
 def main(argv=None):
@@ -34,10 +30,10 @@ def main(argv=None):
                    help="the shipped file's stages (ignores the stage options above but --out and --seed)")
     a = p.parse_args(argv)
     if a.demo_recipe:
-        pretrain_demo_clip(a.out, seed=a.seed)
+        pretrain_demo_clip(a.out, seed=a.seed, log=print)
         return
     pretrain_tiny_clip(a.out, steps=a.steps, batch_size=a.batch_size, lr=a.lr, pool=a.pool, colour_p=a.colour_p,
-                       stuff_p=a.stuff_p, seed=a.seed, init=a.init)
+                       stuff_p=a.stuff_p, seed=a.seed, init=a.init, log=print)
 
 
 if __name__ == '__main__':

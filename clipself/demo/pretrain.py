@@ -5,6 +5,7 @@ rebuilds it (seeded). Its zero-shot shape accuracy must be well above chance so 
 meaningful: the demo reports it.
 """
 import json
+import logging
 import math
 import os
 import time
@@ -13,10 +14,11 @@ from typing import Callable, Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from .data.synthetic import BACKGROUNDS, COLOURS, SHAPES, make_scene
-from .data.transforms import normalize
-from .models import build_clip, save_safetensors
-from .models.text import build_text_embeddings, make_prompts
+from ..data.synthetic import BACKGROUNDS, COLOURS, SHAPES, make_scene
+from ..models import build_clip, save_safetensors
+from ..models.text import build_text_embeddings, make_prompts
+
+logger = logging.getLogger(__name__)
 
 
 def caption(shape: str, colour: str, g: torch.Generator, colour_p: float) -> str:
@@ -68,7 +70,7 @@ def zero_shot_accuracy(model, images: torch.Tensor, labels: torch.Tensor, class_
         text = build_text_embeddings(model, list(class_names), templates='vild')
     correct = 0
     for i in range(0, len(images), batch_size):
-        x = normalize(images[i:i + batch_size], model.image_mean, model.image_std)
+        x = model.normalize_pixels(images[i:i + batch_size])
         correct += int(((model.encode_image(x) @ text.T).argmax(1) == labels[i:i + batch_size]).sum())
     return correct / len(images)
 
@@ -86,7 +88,7 @@ def clip_record(path: str) -> dict:
 def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', steps: int = 900,
                        batch_size: int = 128, lr: float = 1e-3, pool: int = 8000, colour_p: float = 0.0,
                        stuff_p: float = 0.0, seed: int = 0, init: Optional[str] = None,
-                       log: Callable[[str], None] = print) -> Dict[str, float]:
+                       log: Callable[[str], None] = logger.info) -> Dict[str, float]:
     """Contrastive pre-training (open_clip's ClipLoss) on ``pool`` generated images; writes fp16 safetensors.
 
     ``init``: a CLIP file of ours to continue from (its own record is kept under ``'init'``), e.g. to teach a
@@ -127,7 +129,7 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
             x[swap] = textures[picked]
             for j, t in zip(swap.tolist(), picked.tolist()):
                 texts[j] = caption(BACKGROUNDS[int(texture_labels[t])], '', g, 0.0)
-        img_f = model.encode_image(normalize(x, model.image_mean, model.image_std))
+        img_f = model.encode_image(model.normalize_pixels(x))
         txt_f = model.encode_text(model.tokenize(texts))
         loss = loss_fn(img_f, txt_f, model.clip.logit_scale.exp())
         opt.zero_grad(set_to_none=True)
@@ -156,13 +158,12 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     return figures
 
 
-
 # the shipped file's recipe: shape captions from scratch, then the background words on top of it at a lower lr
 DEMO_CLIP_RECIPE = (dict(steps=900), dict(steps=300, lr=2e-4, stuff_p=0.2))
 
 
 def pretrain_demo_clip(out_path: str, *, seed: int = 0, recipe: Sequence[dict] = DEMO_CLIP_RECIPE,
-                       log: Callable[[str], None] = print) -> Dict[str, float]:
+                       log: Callable[[str], None] = logger.info) -> Dict[str, float]:
     """Run ``recipe``'s stages (``pretrain_tiny_clip`` keyword arguments), each continuing from the last, into
     ``out_path`` (the earlier stages' files are temporary; their records stay in the file's ``'init'``).
     Returns the last stage's figures."""

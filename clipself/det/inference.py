@@ -1,11 +1,14 @@
 """Detect any typed vocabulary with a trained F-ViT and draw the boxes (``tools/demo_detect.py``)."""
+import logging
 import os
 import tempfile
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch
 
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+from ..data.image_files import IMAGE_EXTS, list_images
+
+logger = logging.getLogger(__name__)
 
 
 def parse_classes(text: str) -> List[str]:
@@ -21,18 +24,6 @@ def parse_classes(text: str) -> List[str]:
     if dup:
         raise ValueError(f'duplicate class names {dup}')
     return names
-
-
-def list_images(path: str) -> List[str]:
-    """An image file, or the images of a folder (sorted)."""
-    if os.path.isdir(path):
-        files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTS))
-        if not files:
-            raise FileNotFoundError(f'no images ({", ".join(IMAGE_EXTS)}) in {path}')
-        return files
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path} not found')
-    return [path]
 
 
 class OpenVocabDetector:
@@ -113,9 +104,10 @@ class OpenVocabDetector:
 
 
 def run(images: str, *, config: str, checkpoint: str, classes: str, out: str, score_thr: float = 0.3,
-        device: str = 'cpu', detector: Optional[OpenVocabDetector] = None) -> List[str]:
+        device: str = 'cpu', detector: Optional[OpenVocabDetector] = None,
+        report: Callable[[str], None] = logger.info) -> List[str]:
     """Detect ``classes`` in an image or a folder; write pictures (``out``: a file for one image, else a folder).
-    Returns the written paths; prints one line per detection above the threshold."""
+    Returns the written paths; ``report`` gets one line per detection above the threshold."""
     files = list_images(images)
     det = detector or OpenVocabDetector(config, checkpoint, parse_classes(classes), device=device)
     one = len(files) == 1 and not os.path.isdir(images) and os.path.splitext(out)[1].lower() in IMAGE_EXTS
@@ -127,7 +119,7 @@ def run(images: str, *, config: str, checkpoint: str, classes: str, out: str, sc
         p = result.pred_instances
         keep = p.scores >= score_thr
         for b, s, label in zip(p.bboxes[keep].tolist(), p.scores[keep].tolist(), p.labels[keep].tolist()):
-            print(f'{os.path.basename(path)}: {det.class_names[label]} {s:.2f} '
-                  f'[{b[0]:.0f}, {b[1]:.0f}, {b[2]:.0f}, {b[3]:.0f}]')
+            report(f'{os.path.basename(path)}: {det.class_names[label]} {s:.2f} '
+                   f'[{b[0]:.0f}, {b[1]:.0f}, {b[2]:.0f}, {b[3]:.0f}]')
         written.append(dst)
     return written

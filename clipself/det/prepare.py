@@ -7,10 +7,10 @@
   train json; all 1203 categories stay so labels match the val json.
 """
 import json
-import os
-import tempfile
 from collections import Counter
 from typing import Dict, Optional, Sequence
+
+from ..fileio import write_json
 
 
 def load_json(path: str) -> dict:
@@ -20,16 +20,7 @@ def load_json(path: str) -> dict:
 
 def save_json(obj, path: str) -> None:
     """Atomic write (temporary file in the same folder, then rename); creates the folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_json(obj, path)
 
 
 def _check_annotations(data: dict) -> None:
@@ -108,3 +99,18 @@ def write_class_embeddings(out: str, *, model_name: str, pretrained: Optional[st
     model = build_clip(model_name, pretrained=pretrained, device=device)
     emb = build_text_embeddings(model, list(prompt_names or class_names))
     save_text_embeddings(out, list(class_names), emb, model_name=model.model_name)
+
+
+def model_tag(name: str) -> str:
+    """'EVA02-B-16' -> 'eva02-b16', 'EVA02-L-14-336' -> 'eva02-l14-336', 'ViT-B-16' -> 'vit-b16'."""
+    parts = name.lower().split('-')
+    out = [parts[0]]
+    i = 1
+    while i < len(parts):
+        if parts[i].isalpha() and len(parts[i]) == 1 and i + 1 < len(parts) and parts[i + 1].isdigit():
+            out.append(parts[i] + parts[i + 1])
+            i += 2
+        else:
+            out.append(parts[i])
+            i += 1
+    return '-'.join(out)

@@ -1,4 +1,4 @@
-# F-ViT in `make demo`'s generated world (clipself/demo.py): the demo's pre-trained tiny EVA02-CLIP
+# F-ViT in `make demo`'s generated world (clipself/demo/): the demo's pre-trained tiny EVA02-CLIP
 # (EVA02-Small-8: 6 blocks of width 128, patch 8, embedding 64) frozen, on 192 px scenes of coloured shapes on
 # textured backgrounds; 'star' and 'ring' are novel (never in the training boxes). Unlike fvit_tiny_synthetic.py
 # the classes are the CLIP's own text embeddings (ViLD prompt ensemble) and the test-time ensemble with the

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from clipself.models import build_clip
 from clipself.models.pos_embed import eva_rope, resize_pos_embed
-from clipself.models.reference import (eva_rope_tables, reference_encode_dense, reference_encode_image,
+from clipself.testing.reference import (eva_rope_tables, reference_encode_dense, reference_encode_image,
                                        reference_forward, resize_abs_pos_embed, rotate_pairs)
 
 ATOL = 1e-5

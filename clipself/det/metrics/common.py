@@ -1,8 +1,6 @@
 """What the OV metrics share: collecting predictions, mapping labels to category ids by name, writing json."""
 import contextlib
-import json
 import logging
-import os
 from typing import Dict, List, Sequence
 
 import numpy as np
