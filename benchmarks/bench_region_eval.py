@@ -34,7 +34,6 @@ def main(argv=None):
 
     from clipself.data.panoptic import COCOPanopticRegionDataset
     from clipself.data.synthetic_coco import write_synthetic_coco
-    from clipself.data.transforms import normalize
     from clipself.engine.region_eval import CLIPRegionClassifier
     from clipself.models import build_clip
 
@@ -60,11 +59,11 @@ def main(argv=None):
         clf.test_step(batch)
         step_s = time.perf_counter() - t0
         with torch.no_grad():
-            x = normalize(item['image'][None].to(args.device), model.image_mean, model.image_std)
+            x = model.normalize_pixels(item['image'][None].to(args.device))
             t0 = time.perf_counter()
             model.encode_dense(x)
             dense_s = time.perf_counter() - t0
-            c = normalize(item['crops'].to(args.device), model.image_mean, model.image_std)
+            c = model.normalize_pixels(item['crops'].to(args.device))
             t0 = time.perf_counter()
             model.encode_image(c)
             crops_s = time.perf_counter() - t0

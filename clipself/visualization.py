@@ -97,16 +97,16 @@ def dense_views(model, image, *, size: int, text_embeddings: torch.Tensor = None
         ``{'colour': [H, W, 3] uint8, 'similarity': [Q, H, W] float32 cosine, 'grid': (h, w)}`` at the image's
         resolution (the padding removed).
     """
-    from .data.transforms import normalize, resize_pad, to_pil
+    from .data.transforms import resize_pad, to_pil
     if colour not in ('pca', 'kmeans'):
         raise ValueError(f"colour must be 'pca' or 'kmeans', got {colour!r}")
     pil = to_pil(image)
     hw = (pil.height, pil.width)
     x, scale = resize_pad(pil, size)
     p = model.patch_size[0]
-    dev = next(model.parameters()).device
+    dev = model.device
     with torch.no_grad():
-        dense = model.encode_dense(normalize(x[None].to(dev), model.image_mean, model.image_std))[0].float().cpu()
+        dense = model.encode_dense(model.normalize_pixels(x[None].to(dev)))[0].float().cpu()
     valid = (min(size, round(hw[0] * scale)), min(size, round(hw[1] * scale)))
     gh, gw = -(-valid[0] // p), -(-valid[1] // p)  # tokens that see the image (ceil)
     dense = dense[:, :gh, :gw]

@@ -13,9 +13,8 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from clipself.models import build_clip, read_checkpoint, save_safetensors, to_eva_clip  # noqa: E402
+from clipself.fileio import atomic_path
+from clipself.models import build_clip, read_checkpoint, save_safetensors, to_eva_clip
 
 
 def parse_args(argv=None):
@@ -41,9 +40,8 @@ def main(argv=None):
                          extra={'source': os.path.basename(args.src), 'source_format': fmt})
     else:
         sd = to_eva_clip(model.clip.state_dict())
-        tmp = args.dst + '.tmp'
-        torch.save(sd, tmp)
-        os.replace(tmp, args.dst)
+        with atomic_path(args.dst) as tmp:
+            torch.save(sd, tmp)
     print(f'wrote {args.dst} ({args.to}, model {model.model_name})')
 
 

@@ -12,10 +12,6 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,15 +36,12 @@ def main(argv=None):
 
     from clipself.models import build_clip
     from clipself.models.text import build_text_embeddings
+    from clipself.data.image_files import list_images
     from clipself.visualization import dense_views, save_dense_figure
-    if os.path.isdir(args.image):
-        images = sorted(os.path.join(args.image, n) for n in os.listdir(args.image) if n.lower().endswith(IMAGE_EXTS))
-        if not images:
-            sys.exit(f'error: no images ({", ".join(IMAGE_EXTS)}) in {args.image}')
-    elif os.path.isfile(args.image):
-        images = [args.image]
-    else:
-        sys.exit(f'error: {args.image} not found')
+    try:
+        images = list_images(args.image)
+    except FileNotFoundError as e:
+        sys.exit(f'error: {e}')
     if len(args.pretrained) > 2:
         sys.exit('error: --pretrained takes one or two checkpoints')
     queries = [q.strip() for q in args.queries.split(',') if q.strip()]

@@ -17,11 +17,11 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from ..distill.sampling import sample_grid, sample_proposals
+from .image_files import image_names
+from .sampling import sample_grid, sample_proposals
 from .transforms import crop_resize_pad, resize_pad
 
 logger = logging.getLogger(__name__)
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
 def _load_proposals(path: str, image_ids) -> Dict[int, np.ndarray]:
@@ -97,8 +97,7 @@ class CLIPSelfDataset(Dataset):
             return [dict(id=im['id'], file_name=im['file_name']) for im in data['images']]
         if not os.path.isdir(self.img_dir):
             raise FileNotFoundError(f'image folder not found: {self.img_dir}')
-        names = sorted(n for n in os.listdir(self.img_dir) if n.lower().endswith(IMAGE_EXTS))
-        return [dict(id=i, file_name=n) for i, n in enumerate(names)]
+        return [dict(id=i, file_name=n) for i, n in enumerate(image_names(self.img_dir))]
 
     def __len__(self) -> int:
         return len(self.images)

@@ -5,13 +5,13 @@ the same loaders as COCO.
 Categories: the shapes are things with ids 1..len(SHAPES) (``split`` 'base' or 'novel' in the category
 entries); the background textures are stuff with ids 101, 102, ...
 """
-import json
 import os
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 from PIL import Image
 
+from ..fileio import write_json
 from .synthetic import BACKGROUNDS, SHAPES, Scene, make_scene
 
 STUFF_ID_OFFSET = 101
@@ -135,7 +135,4 @@ def write_synthetic_coco(out_dir: str, *, num_images: int, seed: int = 0, size=(
 
 
 def _dump(path: str, obj) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f)
-    os.replace(tmp, path)
+    write_json(obj, path)

@@ -3,7 +3,6 @@ ensemble), from any CLIP :func:`clipself.models.build_clip` builds and loads."""
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 
@@ -92,8 +91,8 @@ class FrozenCLIPViT(BaseModule):
             if with_dense:
                 if self.dense_last and last in feats:
                     # encode_dense's head on the tokens of the attention-free last block we already have
-                    x = self.clip.tower.head(feats[last].permute(0, 2, 3, 1))  # shape: [B, h, w, D]
-                    dense = F.normalize(x, dim=-1).permute(0, 3, 1, 2).contiguous()  # shape: [B, D, h, w]
+                    tokens = feats[last].flatten(2).transpose(1, 2)  # shape: [B, h*w, C]
+                    dense = self.clip.dense_head(tokens, feats[last].shape[-2:])  # shape: [B, D, h, w]
                 else:
                     dense = self.clip.encode_dense(images)
         # contiguous (NCHW) maps: forward_features returns transposed token views, and convolutions keep that

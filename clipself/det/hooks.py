@@ -3,8 +3,9 @@ import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
+
+from ..engine.model_wrappers import unwrap_model
 
 
 def check_vocabulary(model_classes: Sequence[str], dataset_classes: Sequence[str], what: str,
@@ -28,13 +29,8 @@ class OVDetectionHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    @staticmethod
-    def _model(runner):
-        m = runner.model
-        return m.module if is_model_wrapper(m) else m
-
     def _check(self, runner, loader, what: str) -> None:
-        model = self._model(runner)
+        model = unwrap_model(runner.model)
         names = getattr(model, 'class_names', None)
         if names is None:
             return

@@ -10,16 +10,10 @@ from typing import Dict, Optional, Sequence
 
 import torch
 
-from ..data.transforms import normalize
+from ..models.device import module_device
+from ..models.preprocess import normalize_pixels
 from .grid_masks import region_masks_on_grid
 from .region_metrics import KINDS
-
-
-def _device(model) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except (AttributeError, StopIteration):
-        return torch.device('cpu')
 
 
 @contextmanager
@@ -62,12 +56,12 @@ def region_features(model, *, images: Sequence[torch.Tensor], boxes: Sequence[to
         raise ValueError(f"mask_weights must be 'area' or 'binary', got {mask_weights!r}")
     if not len(images) == len(boxes) == len(crops) == len(region_maps) == len(scales):
         raise ValueError('images, boxes, crops, region_maps and scales must have one entry per image')
-    dev = _device(model)
+    dev = module_device(model)
     counts = [len(b) for b in boxes]
     out: Dict[str, torch.Tensor] = {}
     with torch.no_grad(), eval_mode(model):
         if 'rois' in kinds or 'maskpool' in kinds:
-            x = normalize(torch.stack(list(images)).to(dev), model.image_mean, model.image_std)
+            x = normalize_pixels(torch.stack(list(images)).to(dev), model.image_mean, model.image_std)
             dense = model.encode_dense(x)  # shape: [B, D, h, w]
             if 'rois' in kinds:
                 out['rois'] = model.roi_features(dense, [b.to(dev, torch.float32) for b in boxes])
@@ -81,7 +75,8 @@ def region_features(model, *, images: Sequence[torch.Tensor], boxes: Sequence[to
             all_crops = torch.cat([c.reshape(-1, *c.shape[-3:]) for c in crops]) if crops else torch.zeros(0)
             feats = []
             for start in range(0, len(all_crops), crop_batch_size):
-                chunk = normalize(all_crops[start:start + crop_batch_size].to(dev), model.image_mean, model.image_std)
+                chunk = normalize_pixels(all_crops[start:start + crop_batch_size].to(dev), model.image_mean,
+                                         model.image_std)
                 feats.append(model.encode_image(chunk))  # shape: [n, D]
             dim = getattr(model, 'embed_dim', None) or (feats[0].shape[1] if feats else 0)
             out['crops'] = torch.cat(feats) if feats else torch.zeros(0, dim, device=dev)

@@ -10,11 +10,13 @@ File format (``torch.save``; read with ``weights_only=True``)::
 """
 import json
 import os
-import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
+
+from ..fileio import atomic_write
+from .device import module_device
 
 # ViLD's prompt ensemble (Gu et al., ICLR 2022, the ViLD demo), the one CLIPSelf/F-ViT use for their class
 # embeddings. '{article}' becomes 'a'/'an'; with the 'vild' set every prompt starting with 'a'/'the' is
@@ -130,13 +132,6 @@ def make_prompts(class_name: str, templates: Templates = 'vild') -> List[str]:
     return prompts
 
 
-def _model_device(model) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except (AttributeError, StopIteration):
-        return torch.device('cpu')
-
-
 def build_text_embeddings(model, class_names: Sequence[str], *, templates: Templates = 'vild',
                           batch_size: int = 256, device: Optional[Union[str, torch.device]] = None,
                           progress: Optional[Callable[[int, int], None]] = None) -> torch.Tensor:
@@ -167,7 +162,7 @@ def build_text_embeddings(model, class_names: Sequence[str], *, templates: Templ
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     if device is not None:
         model.to(device)
-    dev = _model_device(model)
+    dev = module_device(model)
     prompts, owner = [], []
     for i, name in enumerate(names):
         p = make_prompts(name, templates)
@@ -203,18 +198,8 @@ def save_text_embeddings(path: Union[str, os.PathLike], class_names: Sequence[st
         raise ValueError(f'embeddings must be floating point, got {embeddings.dtype}')
     payload = {'class_names': names, 'embeddings': embeddings.detach().float().cpu().contiguous(),
                'model_name': str(model_name), 'templates': templates_tag(templates)}
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, 'wb') as f:
+        torch.save(payload, f)
 
 
 def load_text_embeddings(path: Union[str, os.PathLike]) -> Dict:
