@@ -1,14 +1,16 @@
-"""`make demo`: CLIPSelf end to end on a generated world, on a CPU, with no downloads (see clipself/demo.py).
+"""`make demo`: CLIPSelf end to end on a generated world, on a CPU, with no downloads (see clipself/demo/).
 
     python tools/demo_pipeline.py --out work_dirs/demo [--seed 0] [--fast] [--retrain-clip] [--clip PATH]
+                                  [--update-docs]
+
+At the end the run's figures are compared with those the README quotes (docs/demo_results.json): a warning lists
+each one that differs; --update-docs rewrites docs/demo_results.json and the README's table from this run.
 """
 import argparse
-import os
-import sys
+import logging
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from clipself.demo import run_demo  # noqa: E402
+from clipself.demo import run_demo
+from clipself.demo.figures import check_figures, update_docs
 
 
 def main(argv=None):
@@ -17,11 +19,21 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--fast', action='store_true', help='the small variant the test suite runs (about a minute)')
     p.add_argument('--retrain-clip', action='store_true',
-                   help='pre-train the tiny CLIP again (the shipped recipe, about 17 minutes on 2 cores) instead of using '
-                        'the shipped assets/ file')
+                   help='pre-train the tiny CLIP again (the shipped recipe, about 17 minutes on 2 cores) instead of '
+                        'using the shipped assets/ file')
     p.add_argument('--clip', default=None, help='another EVA02-Small-8 checkpoint to distil')
+    p.add_argument('--update-docs', action='store_true',
+                   help="write this run's figures into docs/demo_results.json and the README's table")
     a = p.parse_args(argv)
-    run_demo(a.out, seed=a.seed, fast=a.fast, retrain_clip=a.retrain_clip, clip=a.clip)
+    figures_log = logging.getLogger('clipself.demo.figures')  # the comparison's lines on the console
+    figures_log.setLevel(logging.INFO)
+    figures_log.addHandler(logging.StreamHandler())
+    res = run_demo(a.out, seed=a.seed, fast=a.fast, retrain_clip=a.retrain_clip, clip=a.clip,
+                   log=lambda line: print(line, flush=True))
+    if a.update_docs:
+        update_docs(res)
+    else:
+        check_figures(res)
 
 
 if __name__ == '__main__':
