@@ -3,3 +3,4 @@ atomic checkpoint writes and safe checkpoint loading. Importing it imports mmeng
 from . import checkpoints  # noqa: F401  (atomic_local backend, safe globals)
 from . import distill  # noqa: F401,E402  (CLIPSelf model, dataset, hooks)
 from . import region_eval  # noqa: F401,E402  (zero-shot region classification: dataset, model, metric)
+from . import run_checks  # noqa: F401,E402  (schedule summary and evaluation-overlap hooks, ShardSampler)
