@@ -118,7 +118,8 @@ def test_lvis_distillation_configs(size, script):
     assert cfg.train_cfg.max_epochs == 6 and cfg.train_dataloader.batch_size == 2
     assert cfg.model.alpha == (0.7 if size == 'b16' else 0.95)
     fvit = Config.fromfile(os.path.join(ROOT, 'configs', 'fvit',
-                                        f'fvit_eva02-{size}_upsample-fpn_bs64-48e_ov-lvis_clipself-patches.py'))
+                                        f'fvit_eva02-{size}_upsample-fpn_bs64-48e_ov-lvis_clipself-patches.py'),
+                           import_custom_modules=False)
     assert fvit.model.backbone.pretrained == f'work_dirs/clipself_eva02-{size}_lvis-patches_6e/exported/epoch_6.safetensors'
 
 
