@@ -10,12 +10,8 @@ model = dict(
         bbox_head=dict(num_classes=20, novel_classes=None, vlm_temperature=120.0, alpha=0.3,
                        classifier=dict(embeddings='data/embeddings/voc_eva02-l14-336.pt', test_temperature=50.0))),
 )
-voc_test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(896, 896), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
+# the base's test pipeline (load, resize to 896) with VOC's annotations loaded before packing (VOCMetric reads them)
+voc_test_pipeline = [*_base_.test_pipeline[:-1], dict(type='LoadAnnotations', with_bbox=True), _base_.test_pipeline[-1]]
 test_dataloader = dict(dataset=dict(
     _delete_=True, type='VOCDataset', data_root='data/VOCdevkit/', ann_file='VOC2007/ImageSets/Main/test.txt',
     data_prefix=dict(sub_data_root='VOC2007/'), test_mode=True, pipeline=voc_test_pipeline))

@@ -51,7 +51,6 @@ LVIS_EXPORT = {'b16': ('checkpoints/eva_vitb16_lvis_clipself_patches.pt',
                        'work_dirs/clipself_eva02-l14-336_lvis-patches_6e/exported/epoch_6.safetensors')}
 TRANSFER = {**L14_PIPELINES, 'model.backbone.pretrained': LVIS_EXPORT['l14'],
             'model.test_cfg.rcnn.score_thr': (0.01, 0.0001), 'model.test_cfg.rcnn.max_per_img': (100, 300)}
-VOC_LOADERS = ('val_dataloader.dataset.pipeline.0.backend_args', 'test_dataloader.dataset.pipeline.0.backend_args')
 EXPECTED = {
     'fvit_eva02-b16_upsample-fpn_bs64-3e_ov-coco_original.py': B16_COCO,
     'fvit_eva02-b16_upsample-fpn_bs64-3e_ov-coco_clipself-patches.py': B16_COCO,
@@ -68,8 +67,8 @@ EXPECTED = {
     'fvit_eva02-l14-336_upsample-fpn_bs64-48e_ov-lvis-to-coco_clipself-patches.py': {
         **TRANSFER, 'model.roi_head.bbox_head.alpha': (0.3, 0.2)},
     'fvit_eva02-l14-336_upsample-fpn_bs64-48e_ov-lvis-to-objects365v1_clipself-patches.py': TRANSFER,
-    'fvit_eva02-l14-336_upsample-fpn_bs64-48e_ov-lvis-to-voc07_clipself-patches.py': {  # its own VOC loaders
-        **{k: v for k, v in TRANSFER.items() if k not in VOC_LOADERS}, 'model.roi_head.bbox_head.alpha': (0.2, 0.3)},
+    'fvit_eva02-l14-336_upsample-fpn_bs64-48e_ov-lvis-to-voc07_clipself-patches.py': {
+        **TRANSFER, 'model.roi_head.bbox_head.alpha': (0.2, 0.3), 'voc_test_pipeline.0.backend_args': (MISSING, None)},
 }
 
 
