@@ -7,5 +7,5 @@ from .predict import predict_regions, region_features, topk_classes
 from .region_metrics import KINDS, mean_class_accuracy, summarize, true_class_rank
 
 __all__ = ['cached_text_embeddings', 'resolve_class_embeddings', 'text_tower_fingerprint', 'region_masks_on_grid',
-           'resize_longest_masks', 'predict_regions', 'region_features', 'topk_classes', 'KINDS', 'mean_class_accuracy', 'summarize',
-           'true_class_rank']
+           'resize_longest_masks', 'predict_regions', 'region_features', 'topk_classes', 'KINDS', 'mean_class_accuracy',
+           'summarize', 'true_class_rank']
