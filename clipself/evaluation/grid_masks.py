@@ -2,8 +2,8 @@
 
 :func:`resize_longest_masks` (the reference evaluation's way, the default of the protocol): each region's
 full-resolution binary mask resized so its longest side is the grid's (bicubic, no antialiasing), padded
-right/bottom with 0, thresholded ``> 0``. Its binary tokens can miss a region smaller than a patch and spill
-one token past a boundary (bicubic overshoot).
+right/bottom with 0, thresholded ``> 0``. Without antialiasing a token reads the mask near one sample point:
+it is on when the region covers (to within about a pixel) that point; a region between sample points gets none.
 
 :func:`region_masks_on_grid` (``mask_weights='area'``): the fraction of each token that a region covers.
 The dense input is the original image scaled by ``scale`` (longest side -> dense size) and padded
