@@ -1,6 +1,7 @@
 """The CLIPSelf training set: images, the regions to distil, and the teacher's crops.
 
-Images come from a COCO json (``ann_file``: the ``images`` list) or an image folder (``img_dir`` alone);
+Images come from a COCO or LVIS json (``ann_file``: the ``images`` list; LVIS images are named by their
+``coco_url``, e.g. ``train2017/000000391895.jpg`` under ``img_dir``) or an image folder (``img_dir`` alone);
 regions are grid cells (``sampler='grid'``) or proposals from a json (``sampler='proposals'``: a list of
 ``{image_id, bbox: [x, y, w, h], score}`` as COCO detection results, or a COCO instances json, whose
 ``annotations`` boxes are then the proposals). Unreadable images are skipped (warning, counted) and
@@ -18,6 +19,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from .image_files import image_names
+from .image_lists import read_image_list
 from .sampling import sample_grid, sample_proposals
 from .transforms import crop_resize_pad, resize_pad
 
@@ -49,8 +51,9 @@ class CLIPSelfDataset(Dataset):
 
     Args:
         data_root: prefix for the relative paths below.
-        ann_file: COCO json listing the images (``images[].file_name``); or None with ``img_dir`` only.
-        img_dir: image folder (``file_name`` is relative to it).
+        ann_file: COCO json listing the images (``images[].file_name``), or an LVIS json (no ``file_name``:
+            ``{folder}/{name}`` of ``coco_url``); or None with ``img_dir`` only.
+        img_dir: image folder (``file_name`` is relative to it; for LVIS the folder holding ``train2017/``).
         sampler: ``'grid'`` (image patches) or ``'proposals'``.
         proposal_file: json of proposals (``sampler='proposals'``).
         student_size: the student's input size (longest side, padded to a square).
@@ -88,13 +91,7 @@ class CLIPSelfDataset(Dataset):
 
     def _list_images(self, ann_path: Optional[str]) -> List[dict]:
         if ann_path:
-            if not os.path.isfile(ann_path):
-                raise FileNotFoundError(f'annotation file not found: {ann_path}')
-            with open(ann_path) as f:
-                data = json.load(f)
-            if 'images' not in data:
-                raise ValueError(f'{ann_path} has no "images" list (expected a COCO json)')
-            return [dict(id=im['id'], file_name=im['file_name']) for im in data['images']]
+            return read_image_list(ann_path)
         if not os.path.isdir(self.img_dir):
             raise FileNotFoundError(f'image folder not found: {self.img_dir}')
         return [dict(id=i, file_name=n) for i, n in enumerate(image_names(self.img_dir))]

@@ -1,16 +1,19 @@
-"""COCO panoptic regions for zero-shot region classification (``../shared/CLIPSELF.md`` section 3).
+"""COCO panoptic regions for zero-shot region classification (``docs/reference_fidelity.md``).
 
 Reads a COCO panoptic json (``categories`` with ``isthing``; ``annotations[].segments_info``) and its PNGs
-(RGB-encoded segment ids, ``id = R + 256 G + 256^2 B``). One item per image; every segment becomes a region:
+(RGB-encoded segment ids, ``id = R + 256 G + 256^2 B``). One item per image; the first ``max_segments``
+segments of ``segments_info`` (default 100, as the reference) are candidates, each becomes a region:
 
 - box: things use the json ``bbox`` (xywh -> xyxy); stuff uses the bounding box of its mask in the PNG
-  (all parts of a split segment together, ``x2 = max x + 1``);
+  (all parts of a split segment together; ``stuff_box_end='last_pixel'``: ``x2 = max x`` as the reference's
+  ``mask2box``, ``'edge'``: ``x2 = max x + 1``);
 - kept when the box area ``w * h`` (original pixels) lies in ``[min_size^2, max_size^2]``;
 - label: the index of the category id in the SORTED list of the json's category ids (COCO panoptic: 133);
-- crop: the box enlarged ``crop_scale`` times about its centre, clipped to the image, cut from the ORIGINAL
-  image, longest side resized to ``crop_size``, centre-padded (``crop_resize_pad``);
+- crop: the box enlarged about its centre (``crop_scale`` for things, ``stuff_crop_scale`` for stuff: 1.5 and
+  1.0 in the reference), clipped to the image, cut from the ORIGINAL image, longest side resized to
+  ``crop_size``, centre-padded (``crop_resize_pad``);
 - mask: carried as a region index map at the original resolution (``region_map``), which the evaluation
-  pools onto the token grid (``clipself.evaluation.grid_masks``).
+  brings onto the token grid (``clipself.evaluation.grid_masks``).
 
 Segments whose category id is not among the json categories are skipped and counted (one warning when the
 json is read); segments listed in the json but absent from the PNG are skipped and counted too. A missing or
@@ -109,12 +112,21 @@ def load_panoptic_json(path: str) -> Tuple[RegionClasses, List[dict], int]:
     return classes, images, unknown
 
 
-def mask_box(mask: np.ndarray) -> Optional[Tuple[float, float, float, float]]:
-    """Bounding box of a ``[H, W]`` bool mask: xyxy pixel edges (``x2 = max x + 1``); None if empty."""
+STUFF_BOX_ENDS = ('last_pixel', 'edge')
+
+
+def mask_box(mask: np.ndarray, end: str = 'edge') -> Optional[Tuple[float, float, float, float]]:
+    """Bounding box of a ``[H, W]`` bool mask, xyxy; None if empty.
+
+    ``end='edge'``: pixel edges (``x2 = max x + 1``); ``end='last_pixel'``: ``x2 = max x`` (the reference's
+    ``mask2box``, one pixel narrower and shorter)."""
+    if end not in STUFF_BOX_ENDS:
+        raise ValueError(f'end must be one of {STUFF_BOX_ENDS}, got {end!r}')
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if len(rows) == 0:
         return None
-    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)
+    inc = 1 if end == 'edge' else 0
+    return float(cols[0]), float(rows[0]), float(cols[-1] + inc), float(rows[-1] + inc)
 
 
 class COCOPanopticRegionDataset(Dataset):
@@ -129,22 +141,28 @@ class COCOPanopticRegionDataset(Dataset):
             (1024 for B/16, 896 for L/14-336).
         crop_size: the crop (``encode_image``) input size, the model's pre-training size (224 / 336).
         min_size / max_size: keep regions whose box area ``w * h`` lies in ``[min_size^2, max_size^2]``.
-        crop_scale: crops are the box enlarged this much about its centre (clipped to the image).
-        stuff_crop_scale: the same for stuff regions; None = ``crop_scale``. (The reference evaluation code
-            crops stuff boxes without enlarging them, i.e. 1.0.)
+        crop_scale: thing crops are the box enlarged this much about its centre (clipped to the image).
+        stuff_crop_scale: the same for stuff regions; None = ``crop_scale``. Default 1.0: the reference
+            evaluation crops stuff boxes without enlarging them (1.5 in earlier clipself versions).
+        max_segments: only the first N segments of an image's ``segments_info`` (of known categories) are
+            candidates, counted before the size filter as the reference's 100; None = all (earlier clipself
+            versions).
+        stuff_box_end: ``'last_pixel'`` (the reference) or ``'edge'`` (earlier clipself versions), see
+            :func:`mask_box`.
         max_images: evaluate only the first N images (quick checks); None = all.
     Item (a dict):
         ``image [3, S, S]`` uint8 dense input; ``boxes [K, 4]`` float32 xyxy in dense-input pixels;
         ``crops [K, 3, T, T]`` uint8; ``region_map [H, W]`` int32 at the ORIGINAL resolution, ``k`` where
         region k lies, -1 elsewhere; ``scale`` (original -> dense input); ``labels [K]`` int64;
         ``isthing [K]`` bool; ``image_id``; ``classes`` (:class:`RegionClasses`); ``num_unknown`` /
-        ``num_filtered`` / ``num_not_in_png``: segments skipped for an unknown category, for their size, and
-        for an empty mask.
+        ``num_filtered`` / ``num_not_in_png`` / ``num_beyond_max``: segments skipped for an unknown category, for
+        their size, for an empty mask, and beyond ``max_segments``.
     """
 
     def __init__(self, *, data_root: str = '', ann_file: str, img_dir: str, seg_dir: str, dense_size: int = 1024,
                  crop_size: int = 224, min_size: float = 8, max_size: float = 1024, crop_scale: float = 1.5,
-                 stuff_crop_scale: Optional[float] = None, max_images: Optional[int] = None):
+                 stuff_crop_scale: Optional[float] = 1.0, max_segments: Optional[int] = 100,
+                 stuff_box_end: str = 'last_pixel', max_images: Optional[int] = None):
         self.ann_path = os.path.join(data_root, ann_file)
         self.img_dir = os.path.join(data_root, img_dir)
         self.seg_dir = os.path.join(data_root, seg_dir)
@@ -156,6 +174,12 @@ class COCOPanopticRegionDataset(Dataset):
         self.min_area, self.max_area = float(min_size) ** 2, float(max_size) ** 2
         self.crop_scale = float(crop_scale)
         self.stuff_crop_scale = self.crop_scale if stuff_crop_scale is None else float(stuff_crop_scale)
+        if max_segments is not None and int(max_segments) < 1:
+            raise ValueError(f'max_segments must be positive or None, got {max_segments}')
+        if stuff_box_end not in STUFF_BOX_ENDS:
+            raise ValueError(f'stuff_box_end must be one of {STUFF_BOX_ENDS}, got {stuff_box_end!r}')
+        self.max_segments = None if max_segments is None else int(max_segments)
+        self.stuff_box_end = stuff_box_end
         self.classes, self.images, self.num_unknown_total = load_panoptic_json(self.ann_path)
         if max_images is not None:
             self.images = self.images[:int(max_images)]
@@ -194,9 +218,11 @@ class COCOPanopticRegionDataset(Dataset):
         region_map = np.full((h, w), -1, np.int32)
         boxes, labels, isthing, crop_boxes = [], [], [], []
         filtered = not_in_png = 0
-        for seg in info['segments']:
+        segments = info['segments'][:self.max_segments]  # counted before the size filter, as the reference
+        beyond = len(info['segments']) - len(segments)
+        for seg in segments:
             mask = ids == int(seg['id'])
-            mbox = mask_box(mask)
+            mbox = mask_box(mask, self.stuff_box_end)
             if mbox is None:
                 not_in_png += 1
                 continue
@@ -237,4 +263,5 @@ class COCOPanopticRegionDataset(Dataset):
             num_unknown=info['num_unknown'],
             num_filtered=filtered,
             num_not_in_png=not_in_png,
+            num_beyond_max=beyond,
         )

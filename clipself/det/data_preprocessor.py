@@ -13,8 +13,9 @@ class FViTDataPreprocessor(DetDataPreprocessor):
 
     Args:
         fixed_size: ``(H, W)`` canvas of training batches (e.g. ``(640, 640)``); None: no fixed padding.
-        test_fixed_size: the canvas of test batches (default: ``fixed_size``). The published B/16 OV-COCO
-            recipe trains 640 px crops on a 1024 canvas and tests 640 px images on a 640 canvas.
+        test_fixed_size: the canvas of test batches (default: ``fixed_size``). The reference pads training and
+            test images to the same canvas (B/16 OV-COCO: 640; only its commits before 75c2ee5 padded training
+            crops to 1024).
     Inputs larger than the canvas are only padded to ``pad_size_divisor``. Ground-truth masks are padded with
     the images in training (``pad_mask=True``).
     """

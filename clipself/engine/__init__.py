@@ -10,6 +10,7 @@ from . import checkpoints  # noqa: F401  (the 'atomic_local' file backend)
 from . import clipself_model  # noqa: F401  (the CLIPSelf model)
 from . import dataset_builders  # noqa: F401  (CLIPSelfDataset, COCOPanopticRegions)
 from . import region_eval  # noqa: F401  (zero-shot region classification: model, metric)
+from . import run_checks  # noqa: F401  (schedule summary and evaluation-overlap hooks, ShardSampler)
 from . import training_hooks  # noqa: F401  (ExportCLIPHook, NonFiniteLossHook, ThroughputHook, TeacherEvalHook)
 
 patches.apply_all()

@@ -1,5 +1,6 @@
 """mmengine side of zero-shot region classification: the model ``CLIPRegionClassifier`` and the metric
-``RegionClassificationMetric`` (the dataset ``COCOPanopticRegions`` is built in ``dataset_builders``).
+``RegionClassificationMetric`` (the dataset ``COCOPanopticRegions`` is built in ``dataset_builders``; the
+protocol and its knobs: ``docs/reference_fidelity.md``).
 
 Data flow: the dataset yields one dict per image (``clipself.data.panoptic``), ``pseudo_collate`` makes lists
 of them, ``CLIPRegionClassifier.val_step/test_step`` returns one record per image (labels, thing/stuff flags,
@@ -18,8 +19,8 @@ from mmengine.logging import MessageHub, MMLogger, print_log
 from mmengine.model import BaseModel
 
 from ..data.panoptic import RegionClasses
-from ..evaluation.class_embeddings import resolve_class_embeddings
-from ..evaluation.predict import predict_regions
+from ..evaluation.class_embeddings import PROMPT_NAMES, resolve_class_embeddings
+from ..evaluation.predict import MASK_WEIGHTS, predict_regions
 from ..evaluation.region_metrics import KINDS, format_table, summarize, true_class_rank
 from ..fileio import write_json
 from ..models import build_clip
@@ -45,14 +46,20 @@ class CLIPRegionClassifier(BaseModel):
         kinds: feature kinds to evaluate (``'rois'``, ``'crops'``, ``'maskpool'``).
         topk: how many classes each region keeps (ranks beyond are misses); capped at the number of classes.
         crop_batch_size: crops per ``encode_image`` call.
-        mask_weights: ``'area'`` (token weight = covered fraction) or ``'binary'`` (any coverage).
+        mask_weights: ``'reference'`` (default: the reference evaluation's masks, each region's full-image mask
+            resized to the grid, bicubic without antialiasing, ``> 0``), ``'area'`` (token weight = covered
+            fraction; earlier clipself versions) or ``'binary'`` (any coverage).
+        prompt_names: ``'reference'`` (default: class names as the reference writes them into the prompts,
+            ``'wall-other-merged'`` kept) or ``'display'`` (cleaned, ``'wall-other-merged' -> 'wall'``; earlier
+            clipself versions).
     A CLIPSelf training checkpoint (``student.clip.*`` / ``teacher.clip.*``) loads its student into an owned CLIP.
     """
 
     def __init__(self, *, clip: Union[Mapping, DenseCLIP], class_embeddings: Union[None, str, torch.Tensor] = None,
                  templates='vild', cache_dir: Optional[str] = 'work_dirs/text_cache', kinds: Sequence[str] = KINDS,
-                 topk: int = 5, crop_batch_size: int = 64, mask_weights: str = 'area',
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 topk: int = 5, crop_batch_size: int = 64, mask_weights: str = 'reference',
+                 prompt_names: str = 'reference', data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if isinstance(clip, Mapping):
             self.clip = build_clip(**clip)
@@ -64,13 +71,15 @@ class CLIPRegionClassifier(BaseModel):
         bad = set(kinds) - set(KINDS)
         if bad or not kinds:
             raise ValueError(f'kinds must be a non-empty subset of {KINDS}, got {list(kinds)}')
-        if mask_weights not in ('area', 'binary'):
-            raise ValueError(f"mask_weights must be 'area' or 'binary', got {mask_weights!r}")
+        if mask_weights not in MASK_WEIGHTS:
+            raise ValueError(f'mask_weights must be one of {MASK_WEIGHTS}, got {mask_weights!r}')
+        if prompt_names not in PROMPT_NAMES:
+            raise ValueError(f'prompt_names must be one of {PROMPT_NAMES}, got {prompt_names!r}')
         if topk < 1:
             raise ValueError(f'topk must be >= 1, got {topk}')
         self.class_embeddings, self.templates, self.cache_dir = class_embeddings, templates, cache_dir
         self.kinds, self.topk = tuple(kinds), int(topk)
-        self.crop_batch_size, self.mask_weights = int(crop_batch_size), mask_weights
+        self.crop_batch_size, self.mask_weights, self.prompt_names = int(crop_batch_size), mask_weights, prompt_names
         self._text: Dict[tuple, torch.Tensor] = {}
         self._warned_crop = False
         self._register_load_state_dict_pre_hook(self._student_from_clipself)
@@ -96,7 +105,8 @@ class CLIPRegionClassifier(BaseModel):
         key = tuple(classes.names)
         if key not in self._text:
             self._text[key] = resolve_class_embeddings(self.clip_model, key, self.class_embeddings,
-                                                       templates=self.templates, cache_dir=self.cache_dir)
+                                                       templates=self.templates, cache_dir=self.cache_dir,
+                                                       prompt_style=self.prompt_names)
         return self._text[key]
 
     def predict_batch(self, data: dict) -> List[dict]:
@@ -126,7 +136,8 @@ class CLIPRegionClassifier(BaseModel):
                 isthing=data['isthing'][i].cpu().numpy().astype(bool),
                 ranks={kind: true_class_rank(split[kind][i].numpy(), labels_np) for kind in self.kinds},
                 num_unknown=int(data['num_unknown'][i]), num_filtered=int(data['num_filtered'][i]),
-                num_not_in_png=int(data['num_not_in_png'][i])))
+                num_not_in_png=int(data['num_not_in_png'][i]),
+                num_beyond_max=int(data['num_beyond_max'][i]) if 'num_beyond_max' in data else 0))
         return records
 
     def val_step(self, data: dict) -> List[dict]:
@@ -146,7 +157,8 @@ class RegionClassificationMetric(BaseMetric):
     """Per-class mean top-k accuracy of ``rois`` / ``crops`` / ``maskpool`` for thing and stuff regions.
 
     Keys (percent): ``{kind}.{thing|stuff}.macc{k}`` for k in ``topk``; counts: ``num_regions.thing``,
-    ``num_regions.stuff``, ``num_images``, ``skipped.unknown`` / ``skipped.filtered`` / ``skipped.not_in_png``.
+    ``num_regions.stuff``, ``num_images``, ``skipped.unknown`` / ``skipped.filtered`` / ``skipped.not_in_png`` /
+    ``skipped.beyond_max``.
     The metrics and a per-class table go to ``{output_dir}/{out_name}`` (default: the run's work dir, found from
     the current mmengine logger; also copied beside the run's log).
 

@@ -32,9 +32,23 @@ def text_tower_fingerprint(model) -> str:
     return h.hexdigest()
 
 
-def prompt_names(class_names: Sequence[str]) -> list:
-    """The names put into the prompts: ``Vocabulary.display_names`` (``'wall-other-merged' -> 'wall'``)."""
+PROMPT_NAMES = ('reference', 'display')
+
+
+def reference_prompt_name(name: str) -> str:
+    """A class name as the reference's text-embedding script writes it into the prompts: ``'_' -> ' '``,
+    ``'/' -> ' or '``, lower case, trailing dots removed; nothing else (``'wall-other-merged'`` stays)."""
+    return name.replace('_', ' ').replace('/', ' or ').lower().rstrip('.')
+
+
+def prompt_names(class_names: Sequence[str], style: str = 'display') -> list:
+    """The names put into the prompts. ``style='reference'``: :func:`reference_prompt_name`; ``'display'``:
+    ``Vocabulary.display_names`` (``'wall-other-merged' -> 'wall'``, ``'door-stuff' -> 'door'``)."""
     names = list(class_names)
+    if style == 'reference':
+        return [reference_prompt_name(n) for n in names]
+    if style != 'display':
+        raise ValueError(f'prompt names must be one of {PROMPT_NAMES}, got {style!r}')
     return Vocabulary(name='classes', names=names, ids=list(range(len(names)))).display_names
 
 
@@ -51,15 +65,17 @@ def check_names(found: Sequence[str], expected: Sequence[str], source: str) -> N
 
 
 def cached_text_embeddings(model, class_names: Sequence[str], *, templates: Templates = 'vild',
-                           cache_dir: Optional[str] = 'work_dirs/text_cache') -> torch.Tensor:
-    """``[C, D]`` L2-normalised prompt-ensemble embeddings of ``class_names`` (canonical names; prompts use
-    their display names), read from ``cache_dir`` when an entry for this text tower exists, else computed and
-    written there (``cache_dir=None``: never cached). On the model's device."""
+                           cache_dir: Optional[str] = 'work_dirs/text_cache',
+                           prompt_style: str = 'reference') -> torch.Tensor:
+    """``[C, D]`` L2-normalised prompt-ensemble embeddings of ``class_names`` (canonical names; the prompts use
+    ``prompt_names(class_names, prompt_style)``), read from ``cache_dir`` when an entry for this text tower
+    exists, else computed and written there (``cache_dir=None``: never cached). On the model's device."""
     names = list(class_names)
+    prompts = prompt_names(names, prompt_style)
     device = next(model.parameters()).device
     path = None
     if cache_dir:
-        key = hashlib.sha256('\n'.join([text_tower_fingerprint(model), templates_tag(templates), *names])
+        key = hashlib.sha256('\n'.join([text_tower_fingerprint(model), templates_tag(templates), *names, *prompts])
                              .encode()).hexdigest()[:16]
         model_tag = re.sub(r'[^A-Za-z0-9_.-]+', '_', str(getattr(model, 'model_name', 'clip')))
         path = os.path.join(cache_dir, f'{model_tag}_{len(names)}cls_{key}.pt')
@@ -68,7 +84,7 @@ def cached_text_embeddings(model, class_names: Sequence[str], *, templates: Temp
             check_names(data['class_names'], names, path)
             logger.info('class embeddings from the cache %s', path)
             return data['embeddings'].to(device)
-    emb = build_text_embeddings(model, prompt_names(names), templates=templates)
+    emb = build_text_embeddings(model, prompts, templates=templates)
     if path:
         save_text_embeddings(path, names, emb, model_name=str(getattr(model, 'model_name', 'clip')),
                              templates=templates)
@@ -78,17 +94,20 @@ def cached_text_embeddings(model, class_names: Sequence[str], *, templates: Temp
 
 
 def resolve_class_embeddings(model, class_names: Sequence[str], source: Union[None, str, torch.Tensor], *,
-                             templates: Templates = 'vild', cache_dir: Optional[str] = None) -> torch.Tensor:
+                             templates: Templates = 'vild', cache_dir: Optional[str] = None,
+                             prompt_style: str = 'reference') -> torch.Tensor:
     """``[C, D]`` L2-normalised class embeddings on the model's device.
 
     Args:
         source: None (the text tower + prompt ensemble, cached), the path of a file written by
             ``tools/gen_text_embeddings.py`` (its class names must equal ``class_names``), or an ``[C, D]``
             tensor.
+        prompt_style: how class names enter the prompts when ``source`` is None (:func:`prompt_names`).
     """
     names = list(class_names)
     if source is None:
-        emb = cached_text_embeddings(model, names, templates=templates, cache_dir=cache_dir)
+        emb = cached_text_embeddings(model, names, templates=templates, cache_dir=cache_dir,
+                                     prompt_style=prompt_style)
     elif isinstance(source, torch.Tensor):
         emb = source
         if emb.dim() != 2 or emb.shape[0] != len(names):

@@ -1,8 +1,9 @@
 """Region features of the three kinds and their zero-shot top-k classes (plain torch).
 
 - ``rois``: RoIAlign (1x1) of each box on ``encode_dense`` of the dense input;
-- ``maskpool``: the dense map averaged under each region's mask on the token grid (area weights, or any
-  coverage with ``mask_weights='binary'`` as the reference evaluation does);
+- ``maskpool``: the dense map averaged under each region's mask on the token grid: ``mask_weights=
+  'reference'`` the reference evaluation's binary masks (:func:`resize_longest_masks`), ``'area'`` the covered
+  fraction of each token, ``'binary'`` 1 on any covered token;
 - ``crops``: ``encode_image`` of each region's crop (the 1.5x box cut from the original image).
 """
 from contextlib import contextmanager
@@ -12,8 +13,19 @@ import torch
 
 from ..models.device import module_device
 from ..models.preprocess import normalize_pixels
-from .grid_masks import region_masks_on_grid
+from .grid_masks import region_masks_on_grid, resize_longest_masks
 from .region_metrics import KINDS
+
+MASK_WEIGHTS = ('reference', 'area', 'binary')
+
+
+def grid_masks(region_map: torch.Tensor, num_regions: int, *, scale: float, patch_size, grid_hw,
+               mask_weights: str = 'reference') -> torch.Tensor:
+    """``[K, h, w]`` token weights of the regions of one image for ``maskpool`` (see the module docstring)."""
+    if mask_weights == 'reference':
+        return resize_longest_masks(region_map, num_regions, grid_hw=grid_hw)
+    masks = region_masks_on_grid(region_map, num_regions, scale=scale, patch_size=patch_size, grid_hw=grid_hw)
+    return (masks > 0).float() if mask_weights == 'binary' else masks
 
 
 @contextmanager
@@ -32,7 +44,7 @@ def eval_mode(model):
 def region_features(model, *, images: Sequence[torch.Tensor], boxes: Sequence[torch.Tensor],
                     crops: Sequence[torch.Tensor], region_maps: Sequence[torch.Tensor], scales: Sequence[float],
                     kinds: Sequence[str] = KINDS, crop_batch_size: int = 64,
-                    mask_weights: str = 'area') -> Dict[str, torch.Tensor]:
+                    mask_weights: str = 'reference') -> Dict[str, torch.Tensor]:
     """L2-normalised region features of a batch, under ``torch.no_grad`` and eval mode.
 
     Args:
@@ -45,15 +57,16 @@ def region_features(model, *, images: Sequence[torch.Tensor], boxes: Sequence[to
         scales: B floats, original -> dense-input pixels.
         kinds: any of ``'rois'``, ``'crops'``, ``'maskpool'``.
         crop_batch_size: crops per ``encode_image`` call (bounds memory whatever the number of regions).
-        mask_weights: ``'area'`` (fraction of each token covered) or ``'binary'`` (1 on any covered token).
+        mask_weights: ``'reference'`` (the reference's resized binary masks), ``'area'`` (fraction of each
+            token covered) or ``'binary'`` (1 on any covered token).
     Returns:
         ``{kind: [sum_b K_b, D]}`` in region order.
     """
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f'unknown feature kinds {sorted(unknown)}; use {KINDS}')
-    if mask_weights not in ('area', 'binary'):
-        raise ValueError(f"mask_weights must be 'area' or 'binary', got {mask_weights!r}")
+    if mask_weights not in MASK_WEIGHTS:
+        raise ValueError(f'mask_weights must be one of {MASK_WEIGHTS}, got {mask_weights!r}')
     if not len(images) == len(boxes) == len(crops) == len(region_maps) == len(scales):
         raise ValueError('images, boxes, crops, region_maps and scales must have one entry per image')
     dev = module_device(model)
@@ -66,10 +79,8 @@ def region_features(model, *, images: Sequence[torch.Tensor], boxes: Sequence[to
             if 'rois' in kinds:
                 out['rois'] = model.roi_features(dense, [b.to(dev, torch.float32) for b in boxes])
             if 'maskpool' in kinds:
-                masks = [region_masks_on_grid(rm.to(dev), k, scale=s, patch_size=model.patch_size,
-                                              grid_hw=dense.shape[-2:]) for rm, k, s in zip(region_maps, counts, scales)]
-                if mask_weights == 'binary':
-                    masks = [(m > 0).float() for m in masks]
+                masks = [grid_masks(rm.to(dev), k, scale=s, patch_size=model.patch_size, grid_hw=dense.shape[-2:],
+                                    mask_weights=mask_weights) for rm, k, s in zip(region_maps, counts, scales)]
                 out['maskpool'] = model.mask_pool(dense, masks)  # shape: [N, D]
         if 'crops' in kinds:
             all_crops = torch.cat([c.reshape(-1, *c.shape[-3:]) for c in crops]) if crops else torch.zeros(0)
@@ -92,7 +103,7 @@ def topk_classes(features: torch.Tensor, class_embeddings: torch.Tensor, k: int 
 
 
 def predict_regions(model, *, class_embeddings: torch.Tensor, topk: int = 5, kinds: Sequence[str] = KINDS,
-                    crop_batch_size: int = 64, mask_weights: str = 'area',
+                    crop_batch_size: int = 64, mask_weights: str = 'reference',
                     features: Optional[Dict[str, torch.Tensor]] = None, **inputs) -> Dict[str, torch.Tensor]:
     """Zero-shot top-k classes of every region of a batch: ``{kind: [sum_b K_b, min(topk, C)]}`` (long).
 

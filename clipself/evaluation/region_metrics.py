@@ -47,7 +47,7 @@ def summarize(records: Sequence[dict], *, topk: Sequence[int] = (1, 5), class_na
     Args:
         records: one per image: ``labels [K]`` int, ``isthing [K]`` bool, ``ranks {kind: [K]}`` (see
             :func:`true_class_rank`) and optional counters ``num_unknown``, ``num_filtered``,
-            ``num_not_in_png``.
+            ``num_not_in_png``, ``num_beyond_max``.
         topk: the accuracies to report (``rank < t``).
         class_names: names for the per-class table (default: the label indices).
         kinds: feature kinds to report (default: those present in the records, in ``KINDS`` order).
@@ -81,7 +81,7 @@ def summarize(records: Sequence[dict], *, topk: Sequence[int] = (1, 5), class_na
     metrics['num_regions.thing'] = int(isthing.sum())
     metrics['num_regions.stuff'] = int((~isthing).sum())
     metrics['num_images'] = len(records)
-    for key in ('num_unknown', 'num_filtered', 'num_not_in_png'):
+    for key in ('num_unknown', 'num_filtered', 'num_not_in_png', 'num_beyond_max'):
         metrics[f'skipped.{key[4:]}'] = int(sum(int(r.get(key, 0)) for r in records))
     return {'metrics': metrics, 'per_class': per_class}
 

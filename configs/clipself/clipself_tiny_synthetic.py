@@ -10,7 +10,8 @@ model = dict(
     train_blocks='all',
     loss_image_weight=0.0,
     alpha=0.7,
-    eval_cfg=dict(class_embeddings=None, templates='vild', cache_dir='work_dirs/text_cache'),
+    eval_cfg=dict(class_embeddings=None, templates='vild', cache_dir='work_dirs/text_cache', prompt_names='display',
+                  mask_weights='area'),
 )
 train_dataloader = dict(
     batch_size=4,

@@ -10,5 +10,6 @@ model = dict(
     class_embeddings=None,
     templates='vild',
     cache_dir='work_dirs/text_cache',
+    prompt_names='display', mask_weights='area',   # clipself's own choices (the reference's: 'reference')
 )
 default_hooks = dict(logger=dict(interval=2))

@@ -8,4 +8,6 @@ model = dict(
     class_embeddings=None,
     templates='vild',
     cache_dir='work_dirs/text_cache',
+    prompt_names='reference',   # class names as the reference writes them ('display': 'wall-other-merged' -> 'wall')
+    mask_weights='reference',   # masks resized to the grid as the reference ('area': covered fraction per token)
 )

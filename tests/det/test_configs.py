@@ -30,7 +30,8 @@ def _recipe(name, cfg):
     big = 'l14' in name
     if 'synthetic' in name:   # generated-world configs (tests, make demo): not a published recipe
         return
-    assert m.backbone.pretrained.startswith('checkpoints/')
+    lvis_export = 'lvis' in name and 'clipself' in name   # the export of the LVIS-image CLIPSelf config
+    assert m.backbone.pretrained.startswith('work_dirs/clipself_' if lvis_export else 'checkpoints/')
     assert m.backbone.out_indices == ([6, 10, 14, 23] if big else [3, 5, 7, 11])
     assert m.backbone.model_name == ('EVA02-L-14-336' if big else 'ViT-B-16' if 'vit-b16' in name else 'EVA02-B-16')
     assert head.fc_out_channels == (768 if big else 512)
@@ -45,7 +46,7 @@ def _recipe(name, cfg):
     assert head.classifier.embeddings.startswith('data/embeddings/')
     if 'to-' in name:   # transfer: test only, one alpha for all classes, T_det fixed at 50
         assert head.novel_classes is None and head.classifier.test_temperature == 50.0
-        assert head.vlm_temperature == 120.0 and head.alpha == (0.2 if 'voc' in name else 0.3)
+        assert head.vlm_temperature == 120.0 and head.alpha == (0.2 if 'to-coco' in name else 0.3)
         assert m.roi_head.get('mask_head') is None
         return
     opt = cfg.optim_wrapper
@@ -72,6 +73,8 @@ def _recipe(name, cfg):
     ckpt = m.backbone.pretrained
     if variant == 'original':
         assert 'CLIP' in ckpt or 'ViT-B-16' in ckpt
+    elif lvis_export:
+        assert ckpt.endswith('_lvis-patches_6e/exported/epoch_6.safetensors')
     else:
         assert variant.replace('clipself-', 'clipself_') in ckpt
 

@@ -42,7 +42,7 @@ def test_classes_come_from_the_json_in_sorted_id_order(fixture_root):
 
 def test_regions_of_the_busy_image(fixture_root):
     root, data = fixture_root
-    ds = COCOPanopticRegionDataset(**dataset_kwargs(root, dense_size=128, crop_size=32))
+    ds = COCOPanopticRegionDataset(**dataset_kwargs(root, dense_size=128, crop_size=32, stuff_box_end='edge'))
     item = ds[0]  # image 1: 64 x 48, dense 128 -> scale 2
     assert item['image_id'] == 1 and item['scale'] == 2.0 and item['image'].shape == (3, 128, 128)
     # json order: sky, grass (two parts), cat, dog, tiny cat; the 4x4 dog is filtered, category 99 skipped,
@@ -68,7 +68,8 @@ def test_regions_of_the_busy_image(fixture_root):
 
 def test_image_without_things_and_stuff_crop_scale(fixture_root):
     root, data = fixture_root
-    ds = COCOPanopticRegionDataset(**dataset_kwargs(root, dense_size=48, crop_size=16, stuff_crop_scale=1.0))
+    ds = COCOPanopticRegionDataset(**dataset_kwargs(root, dense_size=48, crop_size=16, stuff_crop_scale=1.0,
+                                                    stuff_box_end='edge'))
     item = ds[1]
     assert item['isthing'].tolist() == [False, False] and item['labels'].tolist() == [2, 3]
     torch.testing.assert_close(item['boxes'], torch.tensor([[0., 0, 48, 20], [0, 20, 48, 32]]))

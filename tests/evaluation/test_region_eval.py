@@ -103,7 +103,7 @@ def test_metric_equals_a_direct_computation_on_the_same_features(root):
     ds = COCOPanopticRegionDataset(**dataset_kwargs(root, dense_size=64, crop_size=32))
     stub = StubCLIP(patch=16, mode='random', dim=6, seed=3)
     text = F.normalize(torch.randn(4, 6, generator=torch.Generator().manual_seed(7)), dim=-1)
-    metrics, _ = _evaluate(stub, ds, topk=(1, 2), class_embeddings=text, batch_size=3)
+    metrics, _ = _evaluate(stub, ds, topk=(1, 2), class_embeddings=text, batch_size=3, mask_weights='area')
 
     ranks = {k: [] for k in ('rois', 'crops', 'maskpool')}
     labels, isthing = [], []

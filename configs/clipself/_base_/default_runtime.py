@@ -16,6 +16,8 @@ custom_hooks = [
     dict(type='NonFiniteLossHook'),     # stop with a clear message on a NaN / inf loss
     dict(type='TeacherEvalHook'),
     dict(type='ThroughputHook'),        # logs images_per_s
+    dict(type='ScheduleSummaryHook'),   # logs the effective batch and the number of optimizer steps at start
+    dict(type='EvalOverlapHook'),       # warns if training images are in an evaluation file (eval_ann_files)
 ]
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))  # tools/train.py switches to gloo on machines without CUDA

@@ -1,5 +1,8 @@
 # COCO train2017 images for CLIPSelf (images listed in the instances json; no labels are used).
 data_root = 'data/coco/'
+# Downstream evaluation sets of the distilled CLIP: the run warns when its training images are among theirs
+# (LVIS v1 val holds COCO train2017 images; absent files are skipped).
+eval_ann_files = ['data/lvis_v1/annotations/lvis_v1_val.json']
 train_dataloader = dict(
     batch_size=2,
     num_workers=4,

@@ -14,6 +14,8 @@ val_dataloader = dict(
         seg_dir='annotations/panoptic/',
         dense_size=128,
         crop_size=64,
+        # clipself's own protocol choices on the generated scenes (the demo's figures were measured so)
+        stuff_crop_scale=None, stuff_box_end='edge', max_segments=None,
     ),
 )
 test_dataloader = val_dataloader
