@@ -11,6 +11,8 @@ import torch
 from . import tiny  # noqa: F401  (registers the tiny towers and their configs)
 from .checkpoint import CheckpointError, load_state_dict_into, read_checkpoint
 from .dense_clip import DenseCLIP
+from .towers import make_tower
+from .variants import attach_variants
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,8 @@ def _missing_file_message(model_name: str, pretrained: str) -> str:
 
 def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = None, *,
                device: Union[str, torch.device] = 'cpu', quick_gelu: Optional[bool] = None,
-               window_attention: Optional[dict] = None) -> DenseCLIP:
+               window_attention: Optional[dict] = None, residual_attention: Optional[dict] = None,
+               conv_branch: Optional[dict] = None) -> DenseCLIP:
     """Build a CLIP with dense features.
 
     Args:
@@ -71,6 +74,12 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
             were trained with it), everything else uses the config's activation.
         window_attention: ``dict(window_size=16, blocks=[0, 1, 3, 4, 6, 7, 9, 10])`` for local window
             attention in those blocks (see ``DenseCLIP.set_window_attention``); None: global attention.
+        residual_attention: ``dict(alpha=0.5)``: ReViT residual attention (scores mixed across blocks with one
+            learnable ``alpha``; 1.0 is the unchanged CLIP), see :mod:`clipself.models.residual_attention`.
+        conv_branch: ``dict(blocks=[0, 1, 2], hidden_ratio=1)``: ViTAEv2 depth-wise convolution branches
+            beside the attention of those blocks, zero-initialised (:mod:`clipself.models.conv_branch`).
+            Both options add weights under ``visual.clipself_variants.``: a checkpoint without them loads
+            (they keep their initial values), a checkpoint with them needs the same options.
     Returns:
         A :class:`DenseCLIP` in eval mode; ``model.load_report`` says what was loaded.
     Raises:
@@ -100,6 +109,10 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
     with _quiet_open_clip():
         clip = open_clip.create_model(model_name, pretrained=None, device='cpu',
                                       force_quick_gelu=bool(quick_gelu))
+    if residual_attention is not None or conv_branch is not None:
+        tower = make_tower(clip.visual)
+        attach_variants(clip.visual, num_blocks=tower.num_blocks, width=tower.width,
+                        residual_attention=residual_attention, conv_branch=conv_branch)
     if sd is None:
         logger.info('%s: randomly initialised (no checkpoint given)', model_name)
     name = model_name + ('-quickgelu' if quick_gelu and not model_name.endswith('-quickgelu') else '')
