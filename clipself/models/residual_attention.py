@@ -45,7 +45,9 @@ class ResidualAttention(nn.Module):
 
     def __init__(self, *, alpha: float = 1.0):
         super().__init__()
-        self.alpha = nn.Parameter(torch.tensor(check_alpha(alpha)))
+        # shape [1], as in ReViT's code: a 1-D parameter, so the configs' paramwise_cfg (flat_decay_mult=0) keeps
+        # weight decay off it (decay would pull alpha towards 0, i.e. towards more mixing)
+        self.alpha = nn.Parameter(torch.tensor([check_alpha(alpha)]))
 
     def is_identity(self) -> bool:
         """True when the mixing cannot change anything: ``alpha == 1`` and no gradient wanted for it. The tower
@@ -67,7 +69,7 @@ def residual_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, alp
 
     Args:
         q, k, v: ``[B, h, N, d]`` (RoPE already applied).
-        alpha: scalar tensor (the shared learnable one).
+        alpha: one-element tensor (the shared learnable one).
         prev: the previous block's mixed scores ``[B, h, N, N]`` or None (the first attending block).
             Without gradients it is updated in place and returned as the new scores.
         attn_mask: bool, True = attend, broadcastable to ``[B, h, N, N]`` (window padding); applied after

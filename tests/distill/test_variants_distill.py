@@ -88,3 +88,10 @@ def test_variant_config_loads_and_builds(path):
         model = MODELS.build(cfg.model)
     assert model.student.variants is not None and model.student.variant_parameters()
     assert all(p.requires_grad for p in model.student.variant_parameters())
+    if 'residual_attention' in options:  # the config's optimiser keeps weight decay off alpha
+        from mmengine.optim import build_optim_wrapper
+        with DefaultScope.overwrite_default_scope('clipself'):
+            optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+        alpha = model.student.variants.residual.alpha
+        group, = [g for g in optimizer.param_groups if any(p is alpha for p in g['params'])]
+        assert group['weight_decay'] == 0
