@@ -201,8 +201,9 @@ def load_state_dict_into(clip: nn.Module, sd: StateDict, fmt: str, path: str) ->
                         unexpected=[k for k in result.unexpected_keys if not ignored(k)])
     trained_options = [k for k in report.unexpected if k.startswith(STATE_PREFIX)]
     if trained_options:
-        raise CheckpointError(f'{path} holds weights of tower options ({", ".join(trained_options[:4])}) this model '
-                              'was built without: pass the residual_attention / conv_branch options it was trained with')
+        raise CheckpointError(f'{path} holds weights of tower options ({", ".join(trained_options[:4])}) this '
+                              'model was built without: pass the residual_attention / conv_branch options it was '
+                              'trained with')
     # the tower options' weights are absent from plain CLIP files: they keep their (identity) initial values
     missing_visual = [k for k in report.missing if k.startswith('visual.') and not k.startswith(STATE_PREFIX)]
     if missing_visual:

@@ -1,6 +1,7 @@
 """``build_clip``: an open_clip architecture by name + weights from a local file, as a ``DenseCLIP``."""
 import contextlib
 import difflib
+import json
 import logging
 import os
 from typing import Optional, Union
@@ -11,6 +12,7 @@ import torch
 from . import tiny  # noqa: F401  (registers the tiny towers and their configs)
 from .checkpoint import CheckpointError, load_state_dict_into, read_checkpoint
 from .dense_clip import DenseCLIP
+from .fake_quant import apply_quantization
 from .towers import make_tower
 from .variants import attach_variants
 
@@ -92,6 +94,7 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
     _check_name(model_name)
     sd = fmt = None
     path = None
+    meta = {}
     if pretrained is not None:
         path = os.fspath(pretrained)
         if not os.path.isfile(path):
@@ -117,6 +120,10 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
         logger.info('%s: randomly initialised (no checkpoint given)', model_name)
     name = model_name + ('-quickgelu' if quick_gelu and not model_name.endswith('-quickgelu') else '')
     report = load_state_dict_into(clip, sd, fmt, path) if sd is not None else None
+    quantization = json.loads(meta.get('extra') or '{}').get('quantization')
+    if quantization:  # a tools/quantize.py file: its weights are quantised; the activation quantisers come back
+        apply_quantization(clip.visual, quantization)
+        logger.info('%s: quantised image tower (%d linears)', path, len(quantization['layers']))
     model = DenseCLIP(clip=clip, model_name=name, tokenizer=open_clip.get_tokenizer(model_name))
     model.load_report = report
     if window_attention:
