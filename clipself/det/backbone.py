@@ -23,6 +23,8 @@ class FrozenCLIPViT(BaseModule):
             ``dense_last`` the last block runs without query-key attention (CLIPSelf's dense path), so a tap
             on the last block is the attention-free one.
         dense_last: see above (F-ViT: True).
+        tower_options: ``build_clip`` tower options the CLIP was distilled with (``residual_attention``,
+            ``conv_branch``, ``window_attention``), e.g. ``dict(conv_branch=dict(blocks=[0, 1]))``.
 
     The CLIP's weights (image and text towers) stay in the state dict, so a detector checkpoint is
     self-contained; they are frozen (``requires_grad=False``) and the forward runs under ``torch.no_grad``,
@@ -30,9 +32,10 @@ class FrozenCLIPViT(BaseModule):
     """
 
     def __init__(self, *, model_name: str, pretrained: Optional[str] = None,
-                 out_indices: Sequence[int] = (3, 5, 7, 11), dense_last: bool = True, init_cfg=None):
+                 out_indices: Sequence[int] = (3, 5, 7, 11), dense_last: bool = True,
+                 tower_options: Optional[dict] = None, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.clip = build_clip(model_name, pretrained=pretrained)
+        self.clip = build_clip(model_name, pretrained=pretrained, **(tower_options or {}))
         self.model_name = self.clip.model_name
         self.pretrained = pretrained
         n = self.clip.tower.num_blocks

@@ -12,6 +12,7 @@ from mmdet.registry import MODELS
 from mmdet.structures.bbox import get_box_tensor, scale_boxes
 
 from .classifier import TextEmbeddingClassifier
+from .early_shortcut import EarlyShortcut
 from .ensemble import clip_region_probs, ensemble_scores
 from .losses import OVCrossEntropyLoss
 from .vocab import NovelSpec, novel_mask
@@ -29,13 +30,17 @@ class FViTBBoxHead(ConvFCBBoxHead):
         ensemble: combine with the CLIP dense map at test time (needs the roi head to pass region features).
         vlm_temperature: ``T_vlm`` of ``p_clip = softmax(T_vlm * cos(region, text))``.
         alpha, beta: CLIP weight for base / novel classes (``p_det^(1-a) p_clip^a``).
+        early_shortcut: ``dict(blocks=[...], in_channels=C, channels=64)``: ExMobileViT's early-feature
+            shortcut (:class:`clipself.det.early_shortcut.EarlyShortcut`, zero-initialised) adds pooled token maps
+            of those backbone blocks to the region embedding before the classifier; None: off.
 
     ``loss_cls`` must be an :class:`OVCrossEntropyLoss`; the head sets its class weights.
     At test time ``predict_by_feat`` receives scores (probabilities, see :meth:`scores`), not logits.
     """
 
     def __init__(self, *, classifier: dict, novel_classes: NovelSpec = None, ensemble: bool = True,
-                 vlm_temperature: float = 75.0, alpha: float = 0.1, beta: float = 0.8, **kwargs):
+                 vlm_temperature: float = 75.0, alpha: float = 0.1, beta: float = 0.8,
+                 early_shortcut: Optional[dict] = None, **kwargs):
         kwargs.setdefault('reg_class_agnostic', True)
         super().__init__(**kwargs)
         if not self.with_cls:
@@ -52,6 +57,28 @@ class FViTBBoxHead(ConvFCBBoxHead):
         self.vlm_temperature = float(vlm_temperature)
         self.alpha, self.beta = float(alpha), float(beta)
         self._set_novel(novel_mask(novel_classes, self.fc_cls.class_names))
+        self.early_shortcut = None
+        if early_shortcut is not None:
+            self.early_shortcut = EarlyShortcut(embed_dim=self.cls_last_dim, **early_shortcut)
+            self._shortcut_feats = None
+            self.fc_cls.register_forward_pre_hook(self._add_shortcut)
+
+    def forward(self, x: torch.Tensor, shortcut: Optional[torch.Tensor] = None):
+        """mmdet's ``ConvFCBBoxHead.forward`` on RoI features ``[K, C, 7, 7]``; ``shortcut [K, D]``
+        (:class:`EarlyShortcut` output, needed when the head has one) is added to the region embedding the
+        classifier scores."""
+        if self.early_shortcut is None:
+            return super().forward(x)
+        if shortcut is None:
+            raise ValueError('this FViTBBoxHead has an early_shortcut: pass its features (FViTRoIHead does)')
+        self._shortcut_feats = shortcut
+        try:
+            return super().forward(x)
+        finally:
+            self._shortcut_feats = None
+
+    def _add_shortcut(self, module, args):
+        return (args[0] + self._shortcut_feats,) + tuple(args[1:])
 
     def _set_novel(self, mask: Sequence[bool]) -> None:
         self.register_buffer('novel', torch.tensor(list(mask) + [False], dtype=torch.bool), persistent=False)

@@ -11,6 +11,7 @@ from mmdet.structures import SampleList
 
 from .backbone import FrozenCLIPViT
 from .bbox_head import FViTBBoxHead
+from .early_shortcut import FeaturesWithTaps
 from .pyramid import DEFAULT_SCALE_FACTORS, SimpleFeaturePyramid, pyramid_strides
 
 
@@ -68,6 +69,9 @@ class FViT(TwoStageDetector):
                     raise ValueError(f'roi_head.{what} featmap_strides {strides} do not match {name} '
                                      f'(patch {p}): use {want[:4]}')
         head = self.roi_head.bbox_head
+        if getattr(head, 'early_shortcut', None) is not None:
+            head.early_shortcut.check_backbone(out_indices=self.backbone.out_indices, width=width, patch_size=p,
+                                               num_blocks=self.backbone.clip.tower.num_blocks)
         if head.cls_last_dim != dim:
             raise ValueError(f'bbox head classifies {head.cls_last_dim}-d region embeddings but {name} embeds '
                              f'in {dim}-d: set fc_out_channels={dim}')
@@ -91,7 +95,9 @@ class FViT(TwoStageDetector):
         taps, dense = self.backbone(batch_inputs, with_dense=with_dense)
         x = self.neck(taps) if self.with_neck else tuple(taps)
         # mmcv's RoIAlign reads its input as contiguous NCHW whatever its strides: never hand it another layout
-        return tuple(t.contiguous() for t in x), dense
+        # (the backbone token maps ride along for an early-shortcut bbox head)
+        taps = dict(zip(self.backbone.out_indices, taps))
+        return FeaturesWithTaps((t.contiguous() for t in x), taps), dense
 
     def extract_feat(self, batch_inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """``[B, 3, H, W]`` -> FPN maps ``[B, 256, H/s, W/s]`` for ``s = p/4 .. 4p``."""

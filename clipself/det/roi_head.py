@@ -16,6 +16,21 @@ class FViTRoIHead(StandardRoIHead):
     CLIP region feature ``RoIAlign1x1(dense map, box)`` (:func:`clipself.models.roi_features`) for the box
     head's CLIP ensemble (:meth:`FViTBBoxHead.scores`)."""
 
+    def _bbox_forward(self, x: Tuple[torch.Tensor], rois: torch.Tensor) -> dict:
+        """mmdet's, plus the early shortcut of a bbox head that has one (pooling ``x.taps``, the backbone
+        token maps :class:`clipself.det.early_shortcut.FeaturesWithTaps` carries)."""
+        shortcut = getattr(self.bbox_head, 'early_shortcut', None)
+        if shortcut is None:
+            return super()._bbox_forward(x, rois)
+        taps = getattr(x, 'taps', None)
+        if taps is None:
+            raise ValueError('the early shortcut needs the backbone token maps: FViT passes them with the features')
+        bbox_feats = self.bbox_roi_extractor(x[:self.bbox_roi_extractor.num_inputs], rois)
+        if self.with_shared_head:
+            bbox_feats = self.shared_head(bbox_feats)
+        cls_score, bbox_pred = self.bbox_head(bbox_feats, shortcut=shortcut(taps, rois))
+        return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
+
     def predict(self, x: Tuple[torch.Tensor], rpn_results_list, batch_data_samples, rescale: bool = False,
                 dense: Optional[torch.Tensor] = None, dense_stride: Optional[int] = None) -> list:
         """Args (besides mmdet's): dense ``[B, D, H/p, W/p]`` the CLIP dense map of the network input (or

@@ -59,6 +59,7 @@ class CLIPSelf(torch.nn.Module):
         self.student: DenseCLIP = build_clip(**clip)
         self.teacher: DenseCLIP = copy.deepcopy(self.student)
         self.teacher.set_window_attention(0)  # the teacher is the original CLIP: global attention
+        self.teacher.reset_variants()  # ... and no tower options (ReViT alpha 1, zero conv branches)
         self.teacher.requires_grad_(False).eval()
         self.student.requires_grad_(False)
         blocks = self.student.tower.blocks
@@ -68,6 +69,8 @@ class CLIPSelf(torch.nn.Module):
             raise ValueError(f'train_blocks {bad} outside the {len(blocks)} blocks of {clip.get("model_name")}')
         for i in idx:
             blocks[i].requires_grad_(True)
+        for p in self.student.variant_parameters():  # tower options (ReViT alpha, conv branches) always train
+            p.requires_grad_(True)
         if loss_image_weight == 0:
             # the dense path skips the last block's query/key projections: they would get no gradient (and
             # DDP would wait for one), so they stay frozen unless loss_image uses the attending last block

@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from ..fileio import atomic_path
+from .variants import STATE_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,13 @@ def load_state_dict_into(clip: nn.Module, sd: StateDict, fmt: str, path: str) ->
     report = LoadReport(path=path, format=fmt,
                         missing=[k for k in result.missing_keys if not ignored(k)],
                         unexpected=[k for k in result.unexpected_keys if not ignored(k)])
-    missing_visual = [k for k in report.missing if k.startswith('visual.')]
+    trained_options = [k for k in report.unexpected if k.startswith(STATE_PREFIX)]
+    if trained_options:
+        raise CheckpointError(f'{path} holds weights of tower options ({", ".join(trained_options[:4])}) this '
+                              'model was built without: pass the residual_attention / conv_branch options it was '
+                              'trained with')
+    # the tower options' weights are absent from plain CLIP files: they keep their (identity) initial values
+    missing_visual = [k for k in report.missing if k.startswith('visual.') and not k.startswith(STATE_PREFIX)]
     if missing_visual:
         raise CheckpointError(f'{path} leaves {len(missing_visual)} image-tower weights uninitialised: '
                               f'{", ".join(missing_visual[:10])}' + (' ...' if len(missing_visual) > 10 else ''))

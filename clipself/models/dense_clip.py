@@ -9,6 +9,7 @@ from .device import module_device
 from .pooling import mask_pool, roi_features
 from .preprocess import CLIP_MEAN, CLIP_STD, normalize_pixels
 from .towers import DenseTower, make_tower
+from .variants import TowerVariants, get_variants
 
 
 class DenseCLIP(nn.Module):
@@ -68,6 +69,20 @@ class DenseCLIP(nn.Module):
         CLIPSelf window variant: EVA02 B/16 uses 16 in blocks 0, 1, 3, 4, 6, 7, 9, 10); the CLS token is
         replicated into every window and averaged back. ``window_size=0`` restores global attention."""
         self.tower.set_window_attention(window_size, blocks)
+
+    @property
+    def variants(self) -> Optional[TowerVariants]:
+        """The tower options (ReViT residual attention, ViTAEv2 conv branches) ``build_clip`` attached, or None."""
+        return get_variants(self.clip.visual)
+
+    def variant_parameters(self) -> List[nn.Parameter]:
+        """The options' weights (they train whatever blocks train); empty without options."""
+        return list(self.variants.parameters()) if self.variants is not None else []
+
+    def reset_variants(self) -> None:
+        """Set the options to their identity values (ReViT ``alpha = 1``, zero conv outputs): the unchanged CLIP."""
+        if self.variants is not None:
+            self.variants.reset_to_identity()
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute block activations in backward (saves memory when training the image tower)."""

@@ -1,6 +1,7 @@
 """``build_clip``: an open_clip architecture by name + weights from a local file, as a ``DenseCLIP``."""
 import contextlib
 import difflib
+import json
 import logging
 import os
 from typing import Optional, Union
@@ -11,6 +12,9 @@ import torch
 from .tiny import register_model_configs
 from .checkpoint import CheckpointError, load_state_dict_into, read_checkpoint
 from .dense_clip import DenseCLIP
+from .fake_quant import apply_quantization
+from .towers import make_tower
+from .variants import attach_variants
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +62,8 @@ def _missing_file_message(model_name: str, pretrained: str) -> str:
 
 def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = None, *,
                device: Union[str, torch.device] = 'cpu', quick_gelu: Optional[bool] = None,
-               window_attention: Optional[dict] = None) -> DenseCLIP:
+               window_attention: Optional[dict] = None, residual_attention: Optional[dict] = None,
+               conv_branch: Optional[dict] = None) -> DenseCLIP:
     """Build a CLIP with dense features.
 
     Args:
@@ -71,6 +76,12 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
             were trained with it), everything else uses the config's activation.
         window_attention: ``dict(window_size=16, blocks=[0, 1, 3, 4, 6, 7, 9, 10])`` for local window
             attention in those blocks (see ``DenseCLIP.set_window_attention``); None: global attention.
+        residual_attention: ``dict(alpha=0.5)``: ReViT residual attention (scores mixed across blocks with one
+            learnable ``alpha``; 1.0 is the unchanged CLIP), see :mod:`clipself.models.residual_attention`.
+        conv_branch: ``dict(blocks=[0, 1, 2], hidden_ratio=1)``: ViTAEv2 depth-wise convolution branches
+            beside the attention of those blocks, zero-initialised (:mod:`clipself.models.conv_branch`).
+            Both options add weights under ``visual.clipself_variants.``: a checkpoint without them loads
+            (they keep their initial values), a checkpoint with them needs the same options.
     Returns:
         A :class:`DenseCLIP` in eval mode; ``model.load_report`` says what was loaded.
     Raises:
@@ -84,6 +95,7 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
     _check_name(model_name)
     sd = fmt = None
     path = None
+    meta = {}
     if pretrained is not None:
         path = os.fspath(pretrained)
         if not os.path.isfile(path):
@@ -101,10 +113,18 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
     with _quiet_open_clip():
         clip = open_clip.create_model(model_name, pretrained=None, device='cpu',
                                       force_quick_gelu=bool(quick_gelu))
+    if residual_attention is not None or conv_branch is not None:
+        tower = make_tower(clip.visual)
+        attach_variants(clip.visual, num_blocks=tower.num_blocks, width=tower.width,
+                        residual_attention=residual_attention, conv_branch=conv_branch)
     if sd is None:
         logger.info('%s: randomly initialised (no checkpoint given)', model_name)
     name = model_name + ('-quickgelu' if quick_gelu and not model_name.endswith('-quickgelu') else '')
     report = load_state_dict_into(clip, sd, fmt, path) if sd is not None else None
+    quantization = json.loads(meta.get('extra') or '{}').get('quantization')
+    if quantization:  # a tools/quantize.py file: its weights are quantised; the activation quantisers come back
+        apply_quantization(clip.visual, quantization)
+        logger.info('%s: quantised image tower (%d linears)', path, len(quantization['layers']))
     model = DenseCLIP(clip=clip, model_name=name, tokenizer=open_clip.get_tokenizer(model_name))
     model.load_report = report
     if window_attention:

@@ -5,6 +5,11 @@ exposes the steps every dense use needs: embed the patches (position encodings r
 run block ``i`` (global attention, torch SDPA inside), run a block WITHOUT query-key attention
 (``x + proj(v(norm1(x)))`` then the MLP), and apply the final norm + projection to tokens.
 
+Options from the literature (ReViT residual attention, ViTAEv2 convolution branches) live in a
+:class:`clipself.models.variants.TowerVariants` attached to the ``visual``; blocks they concern run as
+``x + attention branch [+ conv branch]``, then ``x + MLP branch`` (:meth:`DenseTower.attn_branch`,
+:meth:`DenseTower.mlp_branch`, :meth:`DenseTower.value_branch`).
+
 Two families are supported:
 - :class:`EvaTower`: open_clip's timm-based EVA02 towers (``timm.models.eva.Eva``, RoPE + abs pos embed);
 - :class:`OpenAITower`: open_clip's own ``VisionTransformer`` (OpenAI CLIP ViTs, LAION ViTs, ...).
@@ -18,15 +23,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
+from timm.layers import apply_rot_embed_cat
+
 from .pos_embed import GridCache, eva_rope, resize_pos_embed
+from .variants import get_variants
 from .windows import window_partition, window_unpartition
 
 Grid = Tuple[int, int]
 
 
 class DenseTower(ABC):
-    """Common driver; subclasses implement :meth:`embed`, :meth:`block`, :meth:`block_without_attn`,
-    :meth:`head`. Instances are plain objects (not modules): parameters live in the open_clip model."""
+    """Common driver; subclasses implement :meth:`embed`, :meth:`block`, :meth:`attn_branch`,
+    :meth:`mlp_branch`, :meth:`value_branch`, :meth:`head`. Instances are plain objects (not modules):
+    parameters live in the open_clip model."""
 
     patch_size: Tuple[int, int]
     pretrain_grid: Grid
@@ -78,20 +87,36 @@ class DenseTower(ABC):
         wanted = {i % self.num_blocks for i in wanted}
         outs: List[torch.Tensor] = []
         last = self.num_blocks - 1
+        variants = get_variants(self.visual)
+        residual = variants is not None and variants.residual_active()
+        scores, scores_windowed = None, None  # ReViT: the last attending block's mixed scores and their layout
         for i in range(self.num_blocks):
+            windowed = bool(self.window_size) and i in self.window_blocks
+            if variants is not None and (residual or variants.conv_for(i) is not None):
+                attn_free = dense and i == last
+                fn = partial(variants.block, self, grid=grid, windowed=windowed and not attn_free,
+                             attn_free=attn_free, residual=residual)
+                prev = scores if scores_windowed == windowed else None  # carried only within one layout
+                x, scores = self._run(fn, i, x, ctx, prev)
+                scores_windowed = windowed
+                if i in wanted:
+                    outs.append(x)
+                continue
             if dense and i == last:
                 fn = self.block_without_attn
-            elif self.window_size and i in self.window_blocks:
+            elif windowed:
                 fn = partial(self._windowed_block, grid=grid)
             else:
                 fn = self.block
-            if self.grad_checkpointing and torch.is_grad_enabled() and x.requires_grad:
-                x = checkpoint(fn, i, x, ctx, use_reentrant=False)
-            else:
-                x = fn(i, x, ctx)
+            x = self._run(fn, i, x, ctx)
             if i in wanted:
                 outs.append(x)
         return x, grid, outs
+
+    def _run(self, fn, i: int, x: torch.Tensor, *args):
+        if self.grad_checkpointing and torch.is_grad_enabled() and x.requires_grad:
+            return checkpoint(fn, i, x, *args, use_reentrant=False)
+        return fn(i, x, *args)
 
     def _windowed_block(self, i: int, x: torch.Tensor, ctx, *, grid) -> torch.Tensor:
         win, mask, padded = window_partition(x, grid, self.window_size)
@@ -110,9 +135,24 @@ class DenseTower(ABC):
     def block(self, i: int, x: torch.Tensor, ctx, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Block ``i`` as trained: ``[B, N, C] -> [B, N, C]``; ``attn_mask`` (bool, True = attend) for padding."""
 
-    @abstractmethod
     def block_without_attn(self, i: int, x: torch.Tensor, ctx) -> torch.Tensor:
         """Block ``i`` with ``x + proj(v(norm1(x)))`` in place of attention, then its MLP."""
+        x = x + self.value_branch(i, x)
+        return x + self.mlp_branch(i, x)
+
+    @abstractmethod
+    def attn_branch(self, i: int, x: torch.Tensor, ctx, attn_mask: Optional[torch.Tensor] = None,
+                    attend=None) -> torch.Tensor:
+        """What block ``i``'s attention adds to ``x [B, N, C]`` (norm, attention, projection, layer scale).
+        ``attend(q, k, v, attn_mask, dropout_p)`` (``[B, heads, N, d]`` each, RoPE applied) replaces SDPA."""
+
+    @abstractmethod
+    def mlp_branch(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """What block ``i``'s MLP adds to ``x [B, N, C]`` (norm, MLP, layer scale)."""
+
+    @abstractmethod
+    def value_branch(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """The attention-free replacement of :meth:`attn_branch`: ``proj(v(norm1(x)))`` (layer-scaled)."""
 
     @abstractmethod
     def head(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -168,7 +208,51 @@ class EvaTower(DenseTower):
             table = self._rope_cache[key] = eva_rope(self.trunk.rope, key[0], device)
         return table
 
-    def block_without_attn(self, i, x, rope):
+    def attn_branch(self, i, x, rope, attn_mask=None, attend=None):
+        blk = self.blocks[i]
+        if attend is None:  # timm's own attention: the same operations as the block's forward
+            out = blk.attn(blk.norm1(x), rope=rope, attn_mask=attn_mask)
+        else:
+            out = self._attention(blk.attn, blk.norm1(x), rope, attn_mask, attend)
+        if blk.gamma_1 is not None:
+            out = blk.gamma_1 * out
+        return blk.drop_path1(out)
+
+    @staticmethod
+    def _attention(attn: nn.Module, y: torch.Tensor, rope, attn_mask, attend) -> torch.Tensor:
+        """timm ``EvaAttention``'s forward with ``attend`` in place of SDPA (same q/k/v, RoPE, sub-LN, gate)."""
+        b, n, _ = y.shape
+        gate = attn.gate(y).sigmoid() if getattr(attn, 'gate', None) is not None else None
+        if attn.qkv is not None:
+            if attn.q_bias is None:
+                qkv = attn.qkv(y)
+            else:
+                bias = torch.cat((attn.q_bias, attn.k_bias, attn.v_bias))
+                qkv = attn.qkv(y) + bias if getattr(attn, 'qkv_bias_separate', False) \
+                    else F.linear(y, attn.qkv.weight, bias)
+            q, k, v = qkv.reshape(b, n, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        else:
+            q, k, v = (p(y).reshape(b, n, attn.num_heads, -1).transpose(1, 2)
+                       for p in (attn.q_proj, attn.k_proj, attn.v_proj))  # shape: [B, heads, N, d]
+        q, k = attn.q_norm(q), attn.k_norm(k)
+        if rope is not None:
+            npt, half = attn.num_prefix_tokens, getattr(attn, 'rotate_half', False)
+            q = torch.cat([q[:, :, :npt], apply_rot_embed_cat(q[:, :, npt:], rope, half=half)], 2).type_as(v)
+            k = torch.cat([k[:, :, :npt], apply_rot_embed_cat(k[:, :, npt:], rope, half=half)], 2).type_as(v)
+        out = attend(q, k, v, attn_mask, attn.attn_drop.p if attn.training else 0.0)
+        out = attn.norm(out.transpose(1, 2).reshape(b, n, -1))  # shape: [B, N, heads * d]
+        if gate is not None:
+            out = out * gate
+        return attn.proj_drop(attn.proj(out))
+
+    def mlp_branch(self, i, x):
+        blk = self.blocks[i]
+        out = blk.mlp(blk.norm2(x))
+        if blk.gamma_2 is not None:
+            out = blk.gamma_2 * out
+        return blk.drop_path2(out)
+
+    def value_branch(self, i, x):
         blk = self.blocks[i]
         attn = blk.attn
         y = blk.norm1(x)
@@ -182,11 +266,7 @@ class EvaTower(DenseTower):
         out = attn.proj_drop(attn.proj(attn.norm(v)))
         if blk.gamma_1 is not None:
             out = blk.gamma_1 * out
-        x = x + blk.drop_path1(out)
-        out = blk.mlp(blk.norm2(x))
-        if blk.gamma_2 is not None:
-            out = blk.gamma_2 * out
-        return x + blk.drop_path2(out)
+        return blk.drop_path1(out)
 
     def head(self, tokens):
         t = self.trunk
@@ -224,6 +304,10 @@ class OpenAITower(DenseTower):
         return v.ln_pre(x), grid, None  # no patch dropout: the grid must stay whole
 
     def block(self, i, x, ctx, attn_mask=None):
+        x = x + self.attn_branch(i, x, ctx, attn_mask)
+        return x + self.mlp_branch(i, x)
+
+    def attn_branch(self, i, x, ctx, attn_mask=None, attend=None):
         # attention written out with SDPA: nn.MultiheadAttention's inference fast path builds the full
         # [N, N] attention matrix on CPU (768 MiB per head group at 1024 px for B/16)
         blk = self.blocks[i]
@@ -233,19 +317,24 @@ class OpenAITower(DenseTower):
         q, k, v = F.linear(blk.ln_1(x), mha.in_proj_weight, mha.in_proj_bias).chunk(3, dim=-1)
         q, k, v = (t.reshape(b, n, h, c // h).transpose(1, 2) for t in (q, k, v))  # shape: [B, h, N, C/h]
         drop = mha.dropout if self.visual.training else 0.0
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=drop)
+        if attend is None:
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=drop)
+        else:
+            a = attend(q, k, v, attn_mask, drop)
         a = a.transpose(1, 2).reshape(b, n, c)
-        x = x + blk.ls_1(mha.out_proj(a))
-        return x + blk.ls_2(blk.mlp(blk.ln_2(x)))
+        return blk.ls_1(mha.out_proj(a))
 
-    def block_without_attn(self, i, x, ctx):
+    def mlp_branch(self, i, x):
+        blk = self.blocks[i]
+        return blk.ls_2(blk.mlp(blk.ln_2(x)))
+
+    def value_branch(self, i, x):
         blk = self.blocks[i]
         mha = blk.attn
         c = mha.embed_dim
         bias = mha.in_proj_bias[2 * c:] if mha.in_proj_bias is not None else None
         v = F.linear(blk.ln_1(x), mha.in_proj_weight[2 * c:], bias)  # the V slice of in_proj
-        x = x + blk.ls_1(mha.out_proj(v))
-        return x + blk.ls_2(blk.mlp(blk.ln_2(x)))
+        return blk.ls_1(mha.out_proj(v))
 
     def head(self, tokens):
         v = self.visual

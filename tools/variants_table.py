@@ -1,0 +1,209 @@
+"""The ViT-variants table on the shapes world: each tower option distilled with the same budget as the baseline.
+
+For every row: CLIPSelf-distil the demo's tiny EVA02 CLIP (``assets/demo_clip_eva02-small-8.safetensors``) on
+generated scenes (``configs/clipself/clipself_tiny_synthetic.py`` with the row's ``build_clip`` options, the same
+seed, data, iterations and learning rate), export the student, and measure zero-shot region classification on
+held-out scenes (rois / crops, thing top-1 %), the mean time of a training iteration (after two warm-up
+iterations), the peak memory (CUDA: ``max_memory_allocated``; CPU: the row process's peak RSS, which includes
+Python, torch and the data) and the image tower's size. Each row runs in its own process. The quantisation rows
+post-training-quantise the baseline row's student (MPTQ-ViT, ``clipself.quant``; calibrated on training scenes) at
+W8A8 / W6A6 / W4A4 and mixed precision under the all-6-bit size, and evaluate it the same way.
+
+    python tools/variants_table.py --out work_dirs/variants_table            # the full table (~20 min / row on 2 cores)
+    python tools/variants_table.py --out work_dirs/variants_short --short    # a few iterations: shows it works
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+MODEL = 'EVA02-Small-8'  # 6 blocks of width 128
+ROWS = {  # name -> build_clip options
+    'baseline': {},
+    'revit (alpha0 1.0)': dict(residual_attention=dict(alpha=1.0)),
+    'revit (alpha0 0.5)': dict(residual_attention=dict(alpha=0.5)),
+    'conv-branch (blocks 0-4)': dict(conv_branch=dict(blocks=[0, 1, 2, 3, 4])),
+}
+QUANT_ROWS = {  # name -> bits: the baseline row's distilled student, post-training quantised (MPTQ-ViT)
+    'baseline W8A8': 8, 'baseline W6A6': 6, 'baseline W4A4': 4, 'baseline mixed (6-bit size)': 'mixed',
+}
+SIZES = {
+    'full': dict(train_images=320, val_images=160, iters=960, batch=2, lr=2e-4, calib=32),  # the demo's 6 epochs
+    'short': dict(train_images=8, val_images=6, iters=6, batch=2, lr=2e-4, calib=2),
+}
+SCENE, CROP = 192, 64
+
+
+def _time_hook():
+    from mmengine.hooks import Hook
+
+    class IterTimes(Hook):
+        def __init__(self):
+            self.times, self._t = [], None
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            self._t = time.perf_counter()
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            self.times.append(time.perf_counter() - self._t)
+    return IterTimes()
+
+
+def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
+    """Distil and evaluate one row in this process; returns its figures."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from clipself.demo import DEMO_CLIP, _region_eval
+    from clipself.models import save_safetensors
+
+    options = ROWS[name]
+    tag = name.split()[0] + ''.join(c for c in name if c.isdigit())
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'clipself', 'clipself_tiny_synthetic.py'))
+    cfg.model.clip = dict(model_name=MODEL, pretrained=DEMO_CLIP, **options)
+    cfg.model.cache_teacher = True
+    ds = cfg.train_dataloader.dataset
+    ds.update(data_root=os.path.join(data, 'train') + '/', sampler='proposals', student_size=SCENE, crop_size=CROP,
+              seed=seed)
+    ds.pop('generate', None)
+    cfg.train_dataloader.batch_size = size['batch']
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=size['iters'])
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    cfg.optim_wrapper.optimizer.lr = size['lr']
+    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
+                           dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=False, begin=0, end=size['iters'],
+                                T_max=size['iters'])]
+    cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    cfg.log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
+    cfg.custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='TeacherEvalHook')]
+    cfg.randomness = dict(seed=seed)
+    cfg.work_dir = os.path.join(out, 'distill_' + tag)
+    cfg.experiment_name = 'variants_' + tag
+    cfg.log_level = 'WARNING'
+    runner = Runner.from_cfg(cfg)
+    timer = _time_hook()
+    runner.register_hook(timer)
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    runner.train()
+    student = runner.model.student
+    path = save_safetensors(student.clip, os.path.join(cfg.work_dir, 'student.safetensors'), model_name=MODEL)
+    times = timer.times[2:] or timer.times
+    res = dict(row=name, iters=len(timer.times), sec_per_iter=sum(times) / len(times),
+               peak_mb=(torch.cuda.max_memory_allocated() if cuda else
+                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) / 2 ** 20,
+               tower_params=sum(p.numel() for p in student.clip.visual.parameters()),
+               option_params=sum(p.numel() for p in student.variant_parameters()))
+    if student.variants is not None and student.variants.residual is not None:
+        res['alpha_after'] = student.variants.residual.alpha.item()
+    metrics = _region_eval(dict(model_name=MODEL, pretrained=path, **options), os.path.join(data, 'val'), out, tag)
+    res.update({k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
+    return res
+
+
+def run_quant_row(name: str, data: str, out: str, size: dict) -> dict:
+    """Quantise the baseline row's student (calibrated on training scenes) and evaluate it."""
+    from clipself.demo import _region_eval
+    from clipself.models import build_clip, save_safetensors
+    from clipself.quant import quantize_clip, tower_bytes, tower_groups
+    from clipself.quant.calibration import calibration_images, make_calibrate
+
+    bits = QUANT_ROWS[name]
+    student = os.path.join(out, 'distill_baseline', 'student.safetensors')
+    if not os.path.isfile(student):
+        raise FileNotFoundError(f'{student} missing: the quantisation rows need the baseline row first')
+    model = build_clip(MODEL, student)
+    layers = {n: 6 for g in tower_groups(model.tower) for n in g.linears}
+    budget = tower_bytes(model.clip.visual, layers) / 2 ** 20 if bits == 'mixed' else None
+    paths = calibration_images(os.path.join(data, 'train', 'images'), size['calib'])
+    t0 = time.perf_counter()
+    spec = quantize_clip(model, make_calibrate(model, paths, dense_size=SCENE), bits=bits, budget_mb=budget)
+    seconds = time.perf_counter() - t0
+    tag = 'quant_' + str(bits)
+    path = save_safetensors(model.clip, os.path.join(out, tag + '.safetensors'), model_name=MODEL,
+                            extra=dict(quantization=spec))
+    metrics = _region_eval(dict(model_name=MODEL, pretrained=path), os.path.join(data, 'val'), out, tag)
+    used = {b: sum(v['bits'] == b for v in spec['layers'].values()) for b in (8, 6, 4)}
+    return dict(row=name, quant_seconds=seconds, tower_mb=spec['tower_mb'], fp32_mb=tower_bytes(model.clip.visual, {})
+                / 2 ** 20, bits=used, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10,
+                **{k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default='work_dirs/variants_table')
+    ap.add_argument('--short', action='store_true', help='a few iterations on a few scenes (shows it works)')
+    ap.add_argument('--rows', nargs='*', default=list(ROWS) + list(QUANT_ROWS),
+                    help=f'rows to run (default all: {list(ROWS) + list(QUANT_ROWS)})')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--resume', action='store_true', help='reuse the rows an earlier run in --out finished')
+    ap.add_argument('--row', help=argparse.SUPPRESS)  # internal: run one row in this process
+    args = ap.parse_args()
+    size = SIZES['short' if args.short else 'full']
+    out = os.path.abspath(args.out)
+    data = os.path.join(out, 'data')
+    if args.row:
+        run = run_quant_row(args.row, data, out, size) if args.row in QUANT_ROWS else \
+            run_row(args.row, data, out, size, args.seed)
+        print(json.dumps(run))
+        return
+    unknown = [r for r in args.rows if r not in ROWS and r not in QUANT_ROWS]
+    if unknown:
+        ap.error(f'unknown rows {unknown}; choose from {list(ROWS) + list(QUANT_ROWS)}')
+    from clipself.data.synthetic_coco import write_synthetic_coco
+    for split, n, seed in (('train', size['train_images'], args.seed), ('val', size['val_images'], args.seed + 1000)):
+        if not os.path.isfile(os.path.join(data, split, 'annotations', 'proposals.json')):  # the demo's scenes
+            write_synthetic_coco(os.path.join(data, split), num_images=n, seed=seed, size=(SCENE, SCENE))
+    results = []
+    os.makedirs(os.path.join(out, 'rows'), exist_ok=True)
+    for row in args.rows:
+        saved = os.path.join(out, 'rows', ''.join(c if c.isalnum() else '_' for c in row) + '.json')
+        if args.resume and os.path.isfile(saved):  # a row an interrupted run finished
+            with open(saved) as f:
+                results.append(json.load(f))
+            continue
+        cmd = [sys.executable, os.path.abspath(__file__), '--out', out, '--row', row, '--seed', str(args.seed)]
+        cmd += ['--short'] if args.short else []
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                              [ROOT] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])))
+        if proc.returncode:
+            sys.exit(f'row {row!r} failed:\n{proc.stderr[-3000:]}')
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        with open(saved, 'w') as f:
+            json.dump(results[-1], f)
+    with open(os.path.join(out, 'results.json'), 'w') as f:
+        json.dump(dict(size=size, seed=args.seed, model=MODEL, rows=results), f, indent=2)
+    print(f'shapes world, {MODEL} demo CLIP, {size["iters"]} iterations of batch {size["batch"]} '
+          f'({size["train_images"]} training / {size["val_images"]} held-out scenes), seed {args.seed}')
+    print('| row | rois thing top-1 | crops thing top-1 | s / iter | peak MB | tower params (options) |')
+    print('|---|---|---|---|---|---|')
+    for r in [r for r in results if 'tower_mb' not in r]:
+        extra = f', alpha -> {r["alpha_after"]:.3f}' if 'alpha_after' in r else ''
+        print(f'| {r["row"]}{extra} | {r["rois"]:.1f} | {r["crops"]:.1f} | {r["sec_per_iter"]:.3f} | '
+              f'{r["peak_mb"]:.0f} | {r["tower_params"] / 1e6:.3f} M ({r["option_params"]}) |')
+
+    quant = [r for r in results if 'tower_mb' in r]
+    if quant:
+        print()
+        print('| post-training quantisation of the baseline student | rois thing top-1 | crops thing top-1 | '
+              'tower MB (fp32) | layers at 8 / 6 / 4 bits | calibration s |')
+        print('|---|---|---|---|---|---|')
+        for r in quant:
+            b = r['bits']
+            print(f'| {r["row"]} | {r["rois"]:.1f} | {r["crops"]:.1f} | {r["tower_mb"]:.2f} ({r["fp32_mb"]:.2f}) | '
+                  f'{b["8"]} / {b["6"]} / {b["4"]} | {r["quant_seconds"]:.0f} |')
+
+
+if __name__ == '__main__':
+    main()
