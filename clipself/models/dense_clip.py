@@ -1,5 +1,5 @@
 """``DenseCLIP``: an open_clip CLIP with dense (per-patch) features at any input size."""
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
