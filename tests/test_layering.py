@@ -16,14 +16,14 @@ LAYERS = [
     {'fileio', '__init__'},              # plain Python helpers (atomic writes), the package marker
     {'models', 'testing'},               # dense CLIP; the test oracle (imported by no library package)
     {'data'},
-    {'distill'},
+    {'distill', 'quant'},                # distillation; post-training quantisation of the image tower
     {'evaluation', 'visualization'},
     {'engine', 'registry'},              # mmengine glue
     {'det', 'seg'},                      # mmdet / mmseg plug-ins
     {'demo'},                            # the make-demo application
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
-MM_FREE = ('models', 'data', 'distill', 'evaluation', 'testing', 'fileio')
+MM_FREE = ('models', 'data', 'distill', 'quant', 'evaluation', 'testing', 'fileio')
 
 
 def _unit(module: str) -> str:

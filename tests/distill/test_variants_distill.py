@@ -41,7 +41,8 @@ def test_a_distillation_step_trains_the_options_and_the_teacher_stays_the_clip()
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     opt.zero_grad()
-    loss = model(**_batch(), mode='loss')['loss_cosine']
+    batch = _batch()
+    loss = model.loss(batch['image'], batch['boxes'], batch['crops'])['loss_cosine']
     loss.backward()
     opt.step()
     after = dict(variants.named_parameters())
