@@ -58,13 +58,15 @@ class DenseTower(ABC):
         return gh, gw
 
     def forward_tokens(self, images: torch.Tensor, *, dense: bool,
-                       out_indices: Optional[Sequence[int]] = None):
+                       out_indices: Optional[Sequence[int]] = None, last_block=None):
         """Run the tower.
 
         Args:
             images: ``[B, 3, H, W]`` normalised pixels, any H, W >= patch size.
             dense: if True the last block runs without query-key attention (CLIPSelf's dense path).
             out_indices: block indices whose outputs are also returned (``[B, 1 + h*w, C]`` each).
+            last_block: with ``dense``, a callable ``(tower, i, x, ctx, grid) -> x`` run as the last block instead
+                of :meth:`block_without_attn` (:class:`clipself.models.last_block.LastBlock`).
         Returns:
             ``(tokens [B, 1 + h*w, C], grid (h, w), [intermediate tokens ...])``; token 0 is CLS.
         """
@@ -80,7 +82,7 @@ class DenseTower(ABC):
         last = self.num_blocks - 1
         for i in range(self.num_blocks):
             if dense and i == last:
-                fn = self.block_without_attn
+                fn = self.block_without_attn if last_block is None else partial(last_block, self, grid=grid)
             elif self.window_size and i in self.window_blocks:
                 fn = partial(self._windowed_block, grid=grid)
             else:
