@@ -5,7 +5,7 @@ from typing import List, Optional, Sequence
 
 import torch
 
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+from ..data.files import IMAGE_EXTS, list_images
 
 
 def parse_classes(text: str) -> List[str]:
@@ -21,18 +21,6 @@ def parse_classes(text: str) -> List[str]:
     if dup:
         raise ValueError(f'duplicate class names {dup}')
     return names
-
-
-def list_images(path: str) -> List[str]:
-    """An image file, or the images of a folder (sorted)."""
-    if os.path.isdir(path):
-        files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTS))
-        if not files:
-            raise FileNotFoundError(f'no images ({", ".join(IMAGE_EXTS)}) in {path}')
-        return files
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path} not found')
-    return [path]
 
 
 class OpenVocabDetector:
