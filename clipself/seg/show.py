@@ -33,10 +33,10 @@ def draw_predictions(cfg, out_dir: str, *, num_images: int = 8, device: str = 'c
             samples = model.test_step(batch)
         for sample in samples:
             image = mmcv.imread(sample.img_path, channel_order='rgb')
-            visualizer.add_datasample('seg', image, data_sample=sample, draw_gt=True, draw_pred=True,
-                                      show=False, with_labels=True)
-            drawn = visualizer.get_image()  # [H, 2W, 3]: ground truth | prediction
             dst = os.path.join(out_dir, os.path.splitext(os.path.basename(sample.img_path))[0] + '.png')
+            visualizer.add_datasample('seg', image, data_sample=sample, draw_gt=True, draw_pred=True,
+                                      show=False, with_labels=True, out_file=dst)
+            drawn = mmcv.imread(dst, channel_order='rgb')  # [H, 2W, 3]: ground truth | prediction
             mmcv.imwrite(np.concatenate([image, drawn], axis=1)[..., ::-1], dst)
             written.append(dst)
             if len(written) >= num_images:

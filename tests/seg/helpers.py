@@ -15,7 +15,17 @@ from clipself.seg import class_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_DIR = os.path.join(ROOT, 'configs', 'seg')
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get('PYTHONPATH')])))  # subprocesses
 TINY_DIM, TINY_PATCH = 64, 8
+
+
+def run_tool(name: str, argv):
+    """``tools/NAME.py``'s ``main(argv)`` in this process (no interpreter start-up)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', os.path.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(list(argv))
 
 
 def load_config(name: str) -> Config:
