@@ -98,13 +98,13 @@ def main(argv=None):
                 for lb in args.last_blocks:
                     r = run_one(model_name, short, lb, device, args.repeats)
                     rows.append(r)
-                    print(f'  {model_name} {device} short {short} {lb}: {r["images_per_s"]:.2f} images/s, '
+                    print(f'  {model_name} {device} short {short} {lb}: {r["images_per_s"]:.3g} images/s, '
                           f'{r["peak_mib"]:.0f} MiB ({time.time() - t0:.0f} s)', flush=True)
     print('| model | device | short side (image) | last block | images/s | s/image | peak MiB | load |')
     print('|' + '---|' * 8)
     for r in rows:
         print(f"| {r['model']} | {r['device']}{' ' + r['gpu'] if 'gpu' in r else ''} | {r['short_side']} "
-              f"({r['image']}) | {r['last_block']} | {r['images_per_s']:.2f} | {r['s_per_image']:.3f} | "
+              f"({r['image']}) | {r['last_block']} | {r['images_per_s']:.3g} | {r['s_per_image']:.3f} | "
               f"{r['peak_mib']:.0f} | {r['loadavg_1min']:.1f} |")
     if args.json:
         with open(args.json, 'w') as f:
