@@ -99,14 +99,16 @@ class DenseCLIP(nn.Module):
         x = self.tower.head(tokens[:, 0])  # shape: [B, D]
         return F.normalize(x, dim=-1) if normalize else x
 
-    def encode_dense(self, images: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+    def encode_dense(self, images: torch.Tensor, normalize: bool = True, *, last_block=None) -> torch.Tensor:
         """Dense features: ``[B, 3, H, W] -> [B, D, H // p, W // p]``.
 
         Blocks 0..L-2 attend globally; the last block runs without query-key attention; the CLS token is
         dropped and the final norm + projection apply to every patch token. Remainder pixels on the
-        right/bottom (``H % p``, ``W % p``) are dropped.
+        right/bottom (``H % p``, ``W % p``) are dropped. ``last_block`` (a
+        :class:`~clipself.models.last_block.LastBlock`) replaces the last block by a variant of the training-free
+        segmentation literature; None (CLIPSelf's definition) is the default everywhere else.
         """
-        tokens, (h, w), _ = self.tower.forward_tokens(images, dense=True)
+        tokens, (h, w), _ = self.tower.forward_tokens(images, dense=True, last_block=last_block)
         return self.dense_head(tokens[:, 1:], (h, w), normalize=normalize)
 
     def dense_head(self, tokens: torch.Tensor, grid_hw: Sequence[int], normalize: bool = True) -> torch.Tensor:

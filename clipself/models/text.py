@@ -87,10 +87,95 @@ VILD_TEMPLATES = (
     'a painting of a {}.',
 )
 
+# The 80 ImageNet prompts of the CLIP paper (Radford et al. 2021), verbatim ('a origami {}.' included): the
+# ensemble of the training-free segmentation literature (MaskCLIP, SCLIP, ClearCLIP, NACLIP).
+IMAGENET_TEMPLATES = (
+    'a bad photo of a {}.',
+    'a photo of many {}.',
+    'a sculpture of a {}.',
+    'a photo of the hard to see {}.',
+    'a low resolution photo of the {}.',
+    'a rendering of a {}.',
+    'graffiti of a {}.',
+    'a bad photo of the {}.',
+    'a cropped photo of the {}.',
+    'a tattoo of a {}.',
+    'the embroidered {}.',
+    'a photo of a hard to see {}.',
+    'a bright photo of a {}.',
+    'a photo of a clean {}.',
+    'a photo of a dirty {}.',
+    'a dark photo of the {}.',
+    'a drawing of a {}.',
+    'a photo of my {}.',
+    'the plastic {}.',
+    'a photo of the cool {}.',
+    'a close-up photo of a {}.',
+    'a black and white photo of the {}.',
+    'a painting of the {}.',
+    'a painting of a {}.',
+    'a pixelated photo of the {}.',
+    'a sculpture of the {}.',
+    'a bright photo of the {}.',
+    'a cropped photo of a {}.',
+    'a plastic {}.',
+    'a photo of the dirty {}.',
+    'a jpeg corrupted photo of a {}.',
+    'a blurry photo of the {}.',
+    'a photo of the {}.',
+    'a good photo of the {}.',
+    'a rendering of the {}.',
+    'a {} in a video game.',
+    'a photo of one {}.',
+    'a doodle of a {}.',
+    'a close-up photo of the {}.',
+    'a photo of a {}.',
+    'the origami {}.',
+    'the {} in a video game.',
+    'a sketch of a {}.',
+    'a doodle of the {}.',
+    'a origami {}.',
+    'a low resolution photo of a {}.',
+    'the toy {}.',
+    'a rendition of the {}.',
+    'a photo of the clean {}.',
+    'a photo of a large {}.',
+    'a rendition of a {}.',
+    'a photo of a nice {}.',
+    'a photo of a weird {}.',
+    'a blurry photo of a {}.',
+    'a cartoon {}.',
+    'art of a {}.',
+    'a sketch of the {}.',
+    'a embroidered {}.',
+    'a pixelated photo of a {}.',
+    'itap of the {}.',
+    'a jpeg corrupted photo of the {}.',
+    'a good photo of a {}.',
+    'a plushie {}.',
+    'a photo of the nice {}.',
+    'a photo of the small {}.',
+    'a photo of the weird {}.',
+    'the cartoon {}.',
+    'art of the {}.',
+    'a drawing of the {}.',
+    'a photo of the large {}.',
+    'a black and white photo of a {}.',
+    'the plushie {}.',
+    'a dark photo of a {}.',
+    'itap of a {}.',
+    'graffiti of the {}.',
+    'a toy {}.',
+    'itap of my {}.',
+    'a photo of a cool {}.',
+    'a photo of a small {}.',
+    'a tattoo of the {}.',
+)
+
 # CLIP's plain prompt 'a photo of a {}.', with the article fixed ('a photo of an apple.')
 SINGLE_TEMPLATES = ('a photo of {article} {}.',)
 
-TEMPLATE_SETS = {'vild': VILD_TEMPLATES, 'single': SINGLE_TEMPLATES}
+TEMPLATE_SETS = {'vild': VILD_TEMPLATES, 'imagenet': IMAGENET_TEMPLATES, 'single': SINGLE_TEMPLATES}
 THIS_IS_SETS = ('vild',)  # sets whose prompts get ViLD's 'This is ' prefix
 
 Templates = Union[str, Sequence[str]]
@@ -144,7 +229,7 @@ def build_text_embeddings(model, class_names: Sequence[str], *, templates: Templ
         model: a :class:`~clipself.models.DenseCLIP` (anything with ``tokenize(list_of_str) -> [n, L]`` and
             ``encode_text(tokens, normalize=True) -> [n, D]``).
         class_names: ``N`` names put into the templates verbatim (use ``Vocabulary.display_names``).
-        templates: ``'vild'`` (63 prompts), ``'single'`` (``'a photo of a {}.'``) or a list of format
+        templates: ``'vild'`` (63 prompts), ``'imagenet'`` (CLIP's 80), ``'single'`` (``'a photo of a {}.'``) or a list of format
             strings with ``{}`` (and optionally ``{article}``).
         batch_size: prompts per text-tower forward.
         device: where to run; the model is moved there (``model.to(device)``). Default: the model's.

@@ -67,13 +67,15 @@ class DenseTower(ABC):
         return gh, gw
 
     def forward_tokens(self, images: torch.Tensor, *, dense: bool,
-                       out_indices: Optional[Sequence[int]] = None):
+                       out_indices: Optional[Sequence[int]] = None, last_block=None):
         """Run the tower.
 
         Args:
             images: ``[B, 3, H, W]`` normalised pixels, any H, W >= patch size.
             dense: if True the last block runs without query-key attention (CLIPSelf's dense path).
             out_indices: block indices whose outputs are also returned (``[B, 1 + h*w, C]`` each).
+            last_block: with ``dense``, a callable ``(tower, i, x, ctx, grid) -> x`` run as the last block instead
+                of :meth:`block_without_attn` (:class:`clipself.models.last_block.LastBlock`).
         Returns:
             ``(tokens [B, 1 + h*w, C], grid (h, w), [intermediate tokens ...])``; token 0 is CLS.
         """
@@ -92,7 +94,8 @@ class DenseTower(ABC):
         scores, scores_windowed = None, None  # ReViT: the last attending block's mixed scores and their layout
         for i in range(self.num_blocks):
             windowed = bool(self.window_size) and i in self.window_blocks
-            if variants is not None and (residual or variants.conv_for(i) is not None):
+            custom_last = dense and i == last and last_block is not None  # a training-free last block replaces it
+            if variants is not None and not custom_last and (residual or variants.conv_for(i) is not None):
                 attn_free = dense and i == last
                 fn = partial(variants.block, self, grid=grid, windowed=windowed and not attn_free,
                              attn_free=attn_free, residual=residual)
@@ -103,7 +106,7 @@ class DenseTower(ABC):
                     outs.append(x)
                 continue
             if dense and i == last:
-                fn = self.block_without_attn
+                fn = self.block_without_attn if last_block is None else partial(last_block, self, grid=grid)
             elif windowed:
                 fn = partial(self._windowed_block, grid=grid)
             else:

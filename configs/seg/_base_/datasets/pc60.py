@@ -1,0 +1,8 @@
+# PASCAL Context val, 59 classes + background (5105 images); short side 336. Preparation: docs/segmentation.md.
+_base_ = ['./_test.py']
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 336), keep_ratio=True),
+                 dict(type='LoadCheckedAnnotations', num_classes=60), dict(type='PackSegInputs')]
+test_dataloader = dict(dataset=dict(type='PascalContextDataset', data_root='data/VOCdevkit/VOC2010',
+                                    data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassContext'),
+                                    ann_file='ImageSets/SegmentationContext/val.txt',
+                                    pipeline=test_pipeline))

@@ -1,0 +1,5 @@
+# Training-free open-vocabulary segmentation, EVA02-CLIP L/14-336, COCO-Stuff 164k val2017, 171 classes (5000 images).
+#   python tools/test.py configs/seg/zeroshot_eva02-l14-336_coco-stuff164k.py checkpoints/EVA02_CLIP_L_336_psz14_s6B.pt   # original
+#   python tools/test.py configs/seg/zeroshot_eva02-l14-336_coco-stuff164k.py checkpoints/eva_vitl14_coco_clipself_patches.pt   # CLIPSelf
+_base_ = ['_base_/models/zeroshot_eva02-l14-336.py', '_base_/datasets/coco-stuff164k.py', '_base_/default_runtime.py']
+model = dict(classes='coco-stuff')
