@@ -1,5 +1,5 @@
 """The last-block variants of the training-free literature against their formulas written out directly (weights read
-from the state dict, explicit softmax attention, RoPE from the EVA-CLIP formula of clipself.models.reference), on
+from the state dict, explicit softmax attention, RoPE from the EVA-CLIP formula of clipself.testing.reference), on
 tiny EVA02 and OpenAI-style towers at an odd grid; the default dense path is unchanged."""
 import pytest
 import torch
@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from clipself.models import build_clip
 from clipself.models.last_block import LastBlock
-from clipself.models.reference import eva_rope_tables, rotate_pairs
+from clipself.testing.reference import eva_rope_tables, rotate_pairs
 
 TINY = ['EVA02-Tiny-8', 'ViT-Tiny-8']
 
