@@ -1,4 +1,4 @@
-"""COCO panoptic regions for zero-shot region classification (``../shared/CLIPSELF.md`` section 3).
+"""COCO panoptic regions for zero-shot region classification (``docs/region_classification.md``).
 
 Reads a COCO panoptic json (``categories`` with ``isthing``; ``annotations[].segments_info``) and its PNGs
 (RGB-encoded segment ids, ``id = R + 256 G + 256^2 B``). One item per image; every segment becomes a region:

@@ -1,5 +1,5 @@
 """mmengine side of zero-shot region classification: the dataset ``COCOPanopticRegions``, the model
-``CLIPRegionClassifier`` and the metric ``RegionClassificationMetric`` (``../shared/CLIPSELF.md`` section 3).
+``CLIPRegionClassifier`` and the metric ``RegionClassificationMetric`` (``docs/region_classification.md``).
 
 Data flow: the dataset yields one dict per image (``clipself.data.panoptic``), ``pseudo_collate`` makes lists
 of them, ``CLIPRegionClassifier.val_step/test_step`` returns one record per image (labels, thing/stuff flags,
