@@ -10,7 +10,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, 'tools')
-SCRIPTS = ['dist_train.sh', 'dist_test.sh', 'slurm_train.sh', 'slurm_test.sh', 'setup_env.sh']
+SCRIPTS = ['dist_run.sh', 'dist_train.sh', 'dist_test.sh', 'slurm_run.sh', 'slurm_train.sh', 'slurm_test.sh',
+           'setup_env.sh']
 
 
 @pytest.mark.parametrize('name', SCRIPTS)
@@ -52,11 +53,20 @@ def test_dist_test_sh_runs_test_py_under_torchrun(tmp_path):
     assert argv[:3] == ['python', '-m', 'torch.distributed.run']
     assert {'--nnodes=1', '--node_rank=0', '--nproc_per_node=4', '--master_port=29999'} <= set(argv)
     i = argv.index(os.path.join(TOOLS, 'test.py'))
-    assert argv[i + 1:] == ['cfg.py', 'ckpt.pth', '--launcher', 'pytorch', '--out', 'r.pkl']
+    assert argv[i + 1:] == ['cfg.py', 'ckpt.pth', '--out', 'r.pkl', '--launcher', 'pytorch']
 
 
-@pytest.mark.parametrize('script,last', [('slurm_train.sh', ['cfg.py', '--work-dir=work', '--launcher=slurm', '--amp']),
-                                         ('slurm_test.sh', ['cfg.py', 'work', '--launcher=slurm', '--amp'])])
+def test_dist_train_sh_runs_train_py_under_torchrun(tmp_path):
+    out, calls = _run(tmp_path, 'dist_train.sh', 'cfg.py', '2', '--amp', NNODES=2, NODE_RANK=1)
+    assert out.returncode == 0, out.stderr
+    argv = shlex.split(calls[0])
+    assert {'--nnodes=2', '--node_rank=1', '--nproc_per_node=2', '--master_port=29500'} <= set(argv)
+    i = argv.index(os.path.join(TOOLS, 'train.py'))
+    assert argv[i + 1:] == ['cfg.py', '--amp', '--launcher', 'pytorch']
+
+
+@pytest.mark.parametrize('script,last', [('slurm_train.sh', ['cfg.py', '--work-dir=work', '--amp', '--launcher=slurm']),
+                                         ('slurm_test.sh', ['cfg.py', 'work', '--amp', '--launcher=slurm'])])
 def test_slurm_scripts_run_one_task_per_gpu(tmp_path, script, last):
     out, calls = _run(tmp_path, script, 'gpu-part', 'clipself', 'cfg.py', 'work', '--amp', GPUS=16,
                       SRUN_ARGS='--quotatype=spot --time=1:00:00')
@@ -78,7 +88,7 @@ def test_slurm_defaults_and_a_small_job(tmp_path):
     assert '--gres=gpu:2 --ntasks=2 --ntasks-per-node=2' in calls[0]
 
 
-@pytest.mark.parametrize('script', ['dist_test.sh', 'slurm_train.sh', 'slurm_test.sh'])
+@pytest.mark.parametrize('script', ['dist_train.sh', 'dist_test.sh', 'slurm_train.sh', 'slurm_test.sh'])
 def test_missing_arguments_print_the_usage(tmp_path, script):
-    out, calls = _run(tmp_path, script, 'cfg.py')
+    out, calls = _run(tmp_path, script, 'cfg.py') if script != 'dist_train.sh' else _run(tmp_path, script)
     assert out.returncode == 2 and 'usage:' in out.stderr and not calls
