@@ -2,18 +2,20 @@
 B/16-sized random EVA02 at 1024 px with 20 boxes: seconds per image and peak memory, with and without
 activation checkpointing. CPU fp32 here; GPU bf16 autocast when CUDA is available.
 
-    .venv/bin/python benchmarks/bench_distill.py [--model EVA02-B-16] [--size 1024] [--boxes 20] [--repeats 2]
+    .venv/bin/python benchmarks/bench_distill.py [--model EVA02-B-16] [--size 1024] [--boxes 20] [--repeats 3]
 
 FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` on the same iteration without activation
 checkpointing (matmuls and attention, forward + backward: the useful work; recomputation is not counted), so
 the TFLOP/s column can be read as a fraction of the accelerator's peak.
 Each configuration runs in a fresh subprocess so that peak memory (CPU: max RSS; GPU: max allocated)
-belongs to it alone.
+belongs to it alone: one warm-up iteration, then ``--repeats`` (at least 3) timed ones; the table gives their
+median and their range (min-max).
 """
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -73,7 +75,8 @@ def one_config(args) -> dict:
         times.append(time.perf_counter() - t0)
     peak = (torch.cuda.max_memory_allocated() if dev == 'cuda'
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return dict(seconds=sorted(times)[len(times) // 2], peak_gib=peak / 2 ** 30)
+    return dict(seconds=statistics.median(times), min_s=min(times), max_s=max(times), n=len(times),
+                peak_gib=peak / 2 ** 30)
 
 
 def main():
@@ -81,7 +84,7 @@ def main():
     p.add_argument('--model', default='EVA02-B-16')
     p.add_argument('--size', type=int, default=1024)
     p.add_argument('--boxes', type=int, default=20)
-    p.add_argument('--repeats', type=int, default=2)
+    p.add_argument('--repeats', type=int, default=3, help='timed iterations per configuration (at least 3)')
     p.add_argument('--device', choices=['cpu', 'cuda', 'auto'], default='auto')
     p.add_argument('--peak-tflops', type=float, default=None,
                    help='accelerator peak (TFLOP/s) for the utilisation column, e.g. 989 for H100 bf16 dense')
@@ -89,6 +92,8 @@ def main():
     p.add_argument('--count-flops', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.repeats < 3:
+        p.error(f'--repeats {args.repeats}: a median needs at least 3 timed iterations')
     if args.child:
         print(json.dumps(one_config(args)))
         return
@@ -111,16 +116,19 @@ def main():
         r = child(*(['--ckpt'] if ckpt else []))
         r.update(ckpt=ckpt, tflop=tflop)
         rows.append(r)
-    print(f'{"activation ckpt":>16} {"s / image":>10} {"peak GiB":>9} {"TFLOP / iter":>13} {"TFLOP/s":>8}'
-          + (f' {"% of peak":>9}' if args.peak_tflops else ''))
+    print(f'{"activation ckpt":>16} {"n":>3} {"median s / image":>17} {"min-max s":>15} {"peak GiB":>9} '
+          f'{"TFLOP / iter":>13} {"TFLOP/s":>8}' + (f' {"% of peak":>9}' if args.peak_tflops else ''))
     for r in rows:
         rate = r['tflop'] / r['seconds']
-        line = f'{str(r["ckpt"]):>16} {r["seconds"]:>10.2f} {r["peak_gib"]:>9.2f} {r["tflop"]:>13.2f} {rate:>8.2f}'
+        spread = f'{r["min_s"]:.2f}-{r["max_s"]:.2f}'
+        line = (f'{str(r["ckpt"]):>16} {r["n"]:>3} {r["seconds"]:>17.2f} {spread:>15} {r["peak_gib"]:>9.2f} '
+                f'{r["tflop"]:>13.2f} {rate:>8.2f}')
         if args.peak_tflops:
             line += f' {100 * rate / args.peak_tflops:>8.1f}%'
         print(line)
     a, b = rows
-    print(f'checkpointing: time x{b["seconds"] / a["seconds"]:.2f}, peak memory x{b["peak_gib"] / a["peak_gib"]:.2f}')
+    print(f'checkpointing: time x{b["seconds"] / a["seconds"]:.2f} (medians), '
+          f'peak memory x{b["peak_gib"] / a["peak_gib"]:.2f}')
 
 
 if __name__ == '__main__':

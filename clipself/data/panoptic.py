@@ -1,4 +1,4 @@
-"""COCO panoptic regions for zero-shot region classification (``docs/reference_fidelity.md``).
+"""COCO panoptic regions for zero-shot region classification (``docs/region_classification.md``).
 
 Reads a COCO panoptic json (``categories`` with ``isthing``; ``annotations[].segments_info``) and its PNGs
 (RGB-encoded segment ids, ``id = R + 256 G + 256^2 B``). One item per image; the first ``max_segments``

@@ -1,5 +1,5 @@
-"""F-ViT: a two-stage open-vocabulary detector on a frozen CLIP ViT (CLIPSelf, ICLR 2024, section 4 of
-CLIPSELF.md), as an mmdet 3 detector."""
+"""F-ViT: a two-stage open-vocabulary detector on a frozen CLIP ViT (CLIPSelf, ICLR 2024;
+``docs/detection.md``), as an mmdet 3 detector."""
 import math
 from typing import List, Sequence, Tuple
 

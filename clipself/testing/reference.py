@@ -3,7 +3,7 @@
 What it is for:
 - the yardstick the fast path (:mod:`clipself.models.towers` + :mod:`clipself.models.pos_embed`, used by
   ``DenseCLIP.encode_dense`` / ``encode_image``) is tested against: written from the specification
-  (``CLIPSELF.md`` section 1 and the EVA-CLIP RoPE formula), it calls neither clipself's tower/pos-embed
+  (``docs/method.md`` section 1 and the EVA-CLIP RoPE formula), it calls neither clipself's tower/pos-embed
   code nor timm's attention/RoPE helpers, and reads only weights (from ``visual.state_dict()``) and a few
   hyper-parameters (heads, LayerNorm eps, patch size, activation) from the open_clip model;
 - the "plain reference path" of ``benchmarks/bench_dense.py``: explicit ``softmax(q k^T * scale) v``

@@ -36,7 +36,8 @@ def _recipe(name, cfg):
     assert m.backbone.model_name == ('EVA02-L-14-336' if big else 'ViT-B-16' if 'vit-b16' in name else 'EVA02-B-16')
     assert head.fc_out_channels == (768 if big else 512)
     assert m.neck[0].in_channels == (1024 if big else 768) and m.neck[1].out_channels == 256
-    assert m.neck[1].num_outs == 5 and m.rpn_head.num_classes if 'num_classes' in m.rpn_head else True
+    assert m.neck[1].num_outs == 5
+    assert m.rpn_head.get('num_classes', 1) == 1   # class-agnostic RPN (mmdet's two-stage detector sets 1 if unset)
     p = 14 if big else 16
     assert m.rpn_head.anchor_generator.strides == [p / 4, p / 2, p, 2 * p, 4 * p]
     assert m.roi_head.bbox_roi_extractor.roi_layer.output_size == 7
@@ -101,16 +102,19 @@ def test_config_builds_and_runs_loss_and_predict(name, tmp_path):
     # a batch without any base box
     losses = loss_of(model, batch([sample(48, 48, [], [], masks=masks, seed=3)]))
     assert torch.isfinite(total(losses))
-    # predict: boxes in original-image pixels (scale 0.5), labels into the vocabulary
+    # predict (score threshold 0: never empty): boxes in original-image pixels (scale 0.5), labels into the vocabulary
+    assert model.rpn_head.num_classes == 1 and model.test_cfg.rcnn.score_thr == 0
     out = predict(model, batch([sample(40, 56, scale=(0.5, 0.5), seed=4), sample(64, 64, seed=5)]))
     for res, (h, w) in zip(out, [(80, 112), (64, 64)]):
         p = res.pred_instances
-        assert p.bboxes.shape[1] == 4 and len(p.scores) == len(p.labels) == len(p.bboxes)
-        if len(p.labels):
-            assert int(p.labels.max()) < num_classes and float(p.scores.max()) <= 1.0 + 1e-6
-            assert float(p.bboxes[:, 2].max()) <= w + 1e-3 and float(p.bboxes[:, 3].max()) <= h + 1e-3
+        assert len(p) > 0 and p.bboxes.shape[1] == 4 and len(p.scores) == len(p.labels) == len(p.bboxes)
+        assert 0 <= int(p.labels.min()) and int(p.labels.max()) < num_classes
+        assert 0 < float(p.scores.min()) and float(p.scores.max()) <= 1.0 + 1e-6
+        assert float(p.bboxes[:, :2].min()) >= -1e-3
+        assert float(p.bboxes[:, 2].max()) <= w + 1e-3 and float(p.bboxes[:, 3].max()) <= h + 1e-3
+        assert bool((p.bboxes[:, 2:] >= p.bboxes[:, :2]).all())
         if masks:
-            assert p.masks.shape[1:] == (h, w)
+            assert p.masks.shape == (len(p), h, w)
 
 
 @pytest.mark.parametrize('name', [n for n in CONFIGS if 'to-' not in n and 'tiny' not in n and 'original' in n])

@@ -93,22 +93,43 @@ def test_training_learns_and_evaluation_reports_every_key(trained):
 
 
 def test_tools_test_reads_the_checkpoint(trained, tmp_path):
-    """tools/test.py in a fresh process (torch's weights_only loading of the mmengine checkpoint); the data is
-    already generated, so the config's generation parameters are not used."""
+    """tools/test.py in a fresh process (torch's weights_only loading of the mmengine checkpoint), with ``--out``
+    (the predictions, pickled) and ``--show-dir`` (a picture per image); the data is already generated, so the
+    config's generation parameters are not used."""
+    import pickle
     root = trained['root']
     data_root = str(root / 'data')
     ckpt = os.path.join(trained['work'], f'epoch_{EPOCHS}.pth')
-    cmd = [sys.executable, os.path.join(ROOT, 'tools', 'test.py'), CONFIG, ckpt, '--work-dir', str(tmp_path),
+    work, dump, pictures = tmp_path / 'work', tmp_path / 'predictions.pkl', tmp_path / 'pictures'
+    cmd = [sys.executable, os.path.join(ROOT, 'tools', 'test.py'), CONFIG, ckpt, '--work-dir', str(work),
+           '--out', str(dump), '--show-dir', str(pictures),
            '--cfg-options', f'test_dataloader.dataset.data_root={data_root}',
            f'test_evaluator.ann_file={data_root}/val/annotations/ov_val.json',
            'test_dataloader.dataset.pipeline.1.scale=(64,64)', 'model.data_preprocessor.fixed_size=(64,64)']
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    results = glob.glob(str(tmp_path / '*' / 'results_test.metrics.json'))
+    results = glob.glob(str(work / '*' / 'results_test.metrics.json'))
     assert results
     tested = json.load(open(results[0]))['metrics']
     val = json.load(open(glob.glob(os.path.join(trained['work'], '*', '*.metrics.json'))[0]))['metrics']
     assert tested == pytest.approx(val, nan_ok=True)   # the same weights give the same numbers
+
+    # --out: one entry per test image, the same detections as the metric's COCO-format results file
+    images = sorted(os.listdir(os.path.join(data_root, 'val', 'images')))
+    with open(dump, 'rb') as f:
+        predictions = pickle.load(f)
+    assert sorted(os.path.basename(p['img_path']) for p in predictions) == images
+    assert all('gt_instances' not in p for p in predictions)
+    coco = json.load(open(glob.glob(str(work / '*' / 'results_test.bbox.json'))[0]))
+    scores = sorted(float(s) for p in predictions for s in p['pred_instances']['scores'])
+    assert len(scores) == len(coco) > 0
+    assert scores == pytest.approx(sorted(d['score'] for d in coco), abs=1e-4)
+    for p in predictions:
+        inst = p['pred_instances']
+        assert inst['bboxes'].shape == (len(inst['scores']), 4) and len(inst['labels']) == len(inst['scores'])
+    # --show-dir (absolute: used as is): a picture of every test image
+    assert sorted(os.listdir(pictures)) == images
+    assert all(os.path.getsize(pictures / name) > 0 for name in images)
 
 
 def test_demo_on_an_image_and_a_folder(trained, tmp_path, capsys):

@@ -94,20 +94,32 @@ def test_export_tool(trained, tmp_path):
     torch.testing.assert_close(loaded[key], student[key])
 
 
+def _last_checkpoint(work_dir):
+    """The checkpoint mmengine's ``--resume`` would pick (named in ``work_dir/last_checkpoint``, which the
+    checkpoint hook writes after the checkpoint itself), or None while there is none."""
+    try:
+        name = (work_dir / 'last_checkpoint').read_text().strip()
+    except FileNotFoundError:
+        return None
+    return name if name and os.path.isfile(name) else None
+
+
 def test_kill_and_resume(tmp_path):
+    """SIGKILL as soon as the first epoch's checkpoint is recorded (2 of 3 epochs still to run, so the kill
+    always lands mid-run), then ``--resume`` continues from it to the end."""
     work, data = tmp_path / 'work', tmp_path / 'data'
     cmd = _train_cmd(work, data)  # 3 epochs
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
-    while not (work / 'epoch_1.pth').exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)  # into epoch 2
+    while _last_checkpoint(work) is None and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (work / 'epoch_3.pth').exists(), 'the run ended before it could be killed'
+    assert os.path.basename(_last_checkpoint(work) or '') == 'epoch_1.pth', 'no checkpoint before the kill'
+    assert not (work / 'epoch_2.pth').exists()
     code, log = _run(_train_cmd(work, data, '--resume'))
     assert code == 0, log[-3000:]
-    assert 'resumed epoch: ' in log
+    assert 'resumed epoch: 1,' in log, log[-3000:]
     assert (work / 'epoch_3.pth').exists() and (work / 'exported' / 'epoch_3.safetensors').exists()
 
 

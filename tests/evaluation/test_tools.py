@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -23,21 +24,34 @@ CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', 'clipself', 'region-cls
 MACC_KEYS = [f'{k}.{g}.macc{t}' for k in ('rois', 'crops', 'maskpool') for g in ('thing', 'stuff') for t in (1, 5)]
 
 
-def _test_cmd(work, data, cache, *launch):
-    return [*launch, os.path.join(ROOT, 'tools', 'test.py'), TINY, 'random', '--work-dir', str(work),
+def _test_args(work, data, cache):
+    return ['--work-dir', str(work), '--out', str(work / 'records.pkl'),
             '--cfg-options', f'test_dataloader.dataset.data_root={data}/', 'test_dataloader.dataset.generate.num_images=7',
             f'model.cache_dir={cache}']
 
 
-def _run(cmd, timeout=240):
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+def _run(cmd, timeout=240, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                         env=None if env is None else dict(os.environ, **env))
     return out.returncode, out.stdout + out.stderr
+
+
+def _records(path):
+    """The per-image records ``--out`` dumped, by image id."""
+    import pickle
+    with open(path, 'rb') as f:
+        records = pickle.load(f)
+    ids = [r['image_id'] for r in records]
+    assert len(set(ids)) == len(ids), ids
+    return dict(zip(ids, records))
 
 
 @pytest.fixture(scope='module')
 def single_run(tmp_path_factory):
     base = tmp_path_factory.mktemp('region_cls')
-    code, log = _run(_test_cmd(base / 'work', base / 'data', base / 'cache', sys.executable))
+    cmd = [sys.executable, os.path.join(ROOT, 'tools', 'test.py'), TINY, 'random',
+           *_test_args(base / 'work', base / 'data', base / 'cache')]
+    code, log = _run(cmd)
     assert code == 0, log[-3000:]
     return base, log
 
@@ -53,16 +67,21 @@ def test_tiny_config_end_to_end(single_run):
     assert set(saved['per_class']) == {'rois', 'crops', 'maskpool'}
     assert len(glob.glob(str(base / 'work' / '*' / 'region_classification.json'))) == 1  # beside the run's log
     assert len(list((base / 'cache').iterdir())) == 1  # the class embeddings were cached
+    records = _records(base / 'work' / 'records.pkl')   # --out: one record per image
+    assert len(records) == 7
+    assert sum(len(r['labels']) for r in records.values()) == m['num_regions.thing'] + m['num_regions.stuff']
 
 
 @pytest.mark.slow
-def test_torchrun_counts_each_image_once(single_run):
-    """7 images on 2 processes: the sampler pads to 8; the gathered results hold each image once and give
-    the numbers of the single-process run (same seed, same random CLIP)."""
+def test_dist_test_sh_counts_each_image_once(single_run):
+    """tools/dist_test.sh (torchrun), 7 images on 2 processes: the sampler pads to 8; the gathered results and
+    the ``--out`` dump hold each image once and give the numbers and records of the single-process run (same
+    seed, same random CLIP)."""
     base, _ = single_run
     work = base / 'work_dist'
-    launch = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29747']
-    code, log = _run(_test_cmd(work, base / 'data', base / 'cache', *launch) + ['--launcher', 'pytorch'], timeout=300)
+    cmd = ['bash', os.path.join(ROOT, 'tools', 'dist_test.sh'), TINY, 'random', '2',
+           *_test_args(work, base / 'data', base / 'cache')]
+    code, log = _run(cmd, timeout=300, env=dict(PYTHON=sys.executable, MASTER_PORT='29747'))
     assert code == 0, log[-3000:]
     single = json.loads((base / 'work' / 'region_classification.json').read_text())['metrics']
     dist = json.loads((work / 'region_classification.json').read_text())['metrics']
@@ -70,6 +89,12 @@ def test_torchrun_counts_each_image_once(single_run):
     assert 'Epoch(test) [1/1]' in log and 'Epoch(test) [2/2]' not in log  # 4 images per process, not 7
     for key, value in single.items():
         assert dist[key] == pytest.approx(value, abs=1e-6), key
+    one, two = _records(base / 'work' / 'records.pkl'), _records(work / 'records.pkl')
+    assert sorted(one) == sorted(two)
+    for img_id, r in one.items():
+        np.testing.assert_array_equal(r['labels'], two[img_id]['labels'])
+        for kind, ranks in r['ranks'].items():
+            np.testing.assert_array_equal(ranks, two[img_id]['ranks'][kind])
 
 
 def test_checkpoint_routing(tmp_path):

@@ -1,4 +1,4 @@
-# F-ViT on EVA02-CLIP B/16 (CLIPSELF.md section 4): frozen CLIP ViT (taps after blocks 3, 5, 7, 11; the last
+# F-ViT on EVA02-CLIP B/16 (docs/detection.md): frozen CLIP ViT (taps after blocks 3, 5, 7, 11; the last
 # block attention-free), simple feature pyramid + FPN (256, 5 levels), class-agnostic RPN, RoIAlign 7x7 box head
 # with 4 convs + 2 fcs of the CLIP embedding width, cosine classifier against text embeddings (T_det learnable,
 # init 50), test-time geometric ensemble with the CLIP dense map. Datasets/L14 configs override what differs.
