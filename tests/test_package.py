@@ -59,12 +59,15 @@ def test_demo_fast_variant_runs_end_to_end(tmp_path):
     assert saved['before.rois.thing.macc1'] == res['before.rois.thing.macc1']
     for key in ('before.rois.thing.macc1', 'before.crops.thing.macc1', 'before.maskpool.stuff.macc1',
                 'after.rois.thing.macc1', 'clip_zeroshot_top1', 'after.clip_zeroshot_top1',
-                'fvit.novel_ap50.original', 'fvit.novel_ap50.distilled', 'fvit.base_ap50.distilled'):
+                'fvit.novel_ap50.original', 'fvit.novel_ap50.distilled', 'fvit.base_ap50.distilled',
+                'seg.before.miou', 'seg.after.miou'):
         assert key in saved, key
-    for name in ('loss_curves.png', 'dense_features_1.png', 'detections.png'):
+    assert 0 <= saved['seg.before.miou'] <= 100 and saved['seg.before.miou'] != saved['seg.after.miou']
+    for name in ('loss_curves.png', 'dense_features_1.png', 'segmentation.png', 'detections.png'):
         assert (tmp_path / 'demo' / name).stat().st_size > 5000, name
     report = (tmp_path / 'demo' / 'report.md').read_text()
     assert '| original CLIP |' in report and '| proposals: student |' in report and 'novel AP50' in report
+    assert 'Training-free semantic segmentation' in report
     if shipped:
         assert saved['after.rois.thing.macc1'] > saved['before.rois.thing.macc1'] + 5
 

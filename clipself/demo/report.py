@@ -57,6 +57,12 @@ def write_report(path: str, r: dict) -> None:
         lines += [f"proposals + loss_image: the image-level term keeps the student's own embedding of the whole image "
                   f"and of {'all' if n is None else n} of its crops near the teacher's; the image zero-shot column "
                   "shows what it keeps of the CLIP's zero-shot accuracy.", '']
+    if 'seg.before.miou' in r:
+        lines += [f"Training-free semantic segmentation of {r.get('seg_images')} generated scenes (8 shapes + the 2 "
+                  "background textures, each patch classified against the class text embeddings, CLIPSelf's "
+                  f"attention-free last block): mIoU {r['seg.before.miou']:.1f} with the original CLIP, "
+                  f"{r['seg.after.miou']:.1f} after CLIPSelf (proposals student).", '',
+                  '![segmentation](segmentation.png)', '']
     if 'fvit.novel_ap50.original' in r:
         lines += [f"F-ViT ({r['fvit_epochs']} epochs on the base-class boxes of the training scenes, backbone frozen), "
                   f"box AP50 (%) on the held-out scenes; novel classes: {', '.join(r['novel'])}:", '',

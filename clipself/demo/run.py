@@ -9,9 +9,11 @@
 4. Distils it with the real configs and runner, three times: region proposals (the default), image patches, and
    proposals with the image-level preservation term (in parallel processes when there are cores for them: tiny
    models use two cores better as two single-thread runs); evaluates each student and its exported ensemble.
-5. Trains F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base shapes with the original and with the
+5. Segments generated scenes training-free (8 shapes + 2 textures, mIoU) with the original and the distilled CLIP.
+6. Trains F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base shapes with the original and with the
    distilled CLIP frozen as its backbone; box AP50 on novel (``star``, ``ring``) and base shapes.
-6. Writes ``report.md``, ``results.json`` and pictures (loss curves, dense features before/after, detections).
+7. Writes ``report.md``, ``results.json`` and pictures (loss curves, dense features before/after, segmentation,
+   detections).
 """
 import logging
 import os
@@ -27,6 +29,7 @@ from ..fileio import write_json
 from .plots import save_detections, save_pictures
 from .report import write_report
 from .scheduler import plan_workers, run_in_parallel
+from .segmentation import segmentation_row
 from .settings import CROP, DEMO_CLIP, ENSEMBLE_ROWS, MODEL, NOVEL, ROOT, SCENE, SIZES, VARIANTS
 from .stages import (describe_distill, describe_fvit, distill_and_evaluate, export_paths, region_classification,
                      train_and_evaluate_fvit)
@@ -114,6 +117,9 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
         res.update(runs[f'fvit_{tag}'])
     procs, threads = plan_workers(len(tasks))
     log(f'[demo] distillation and F-ViT done ({time.time() - t0:.0f} s)')
+
+    res.update(segmentation_row(out_dir, {'before': clip_path, 'after': export_paths(out_dir)['after']},
+                                num_images=size['seg_images'], seed=seed, log=log))
 
     detectors = {tag: os.path.join(out_dir, f'fvit_{tag}', f'epoch_{size["fvit_epochs"]}.pth') for tag in clips}
 

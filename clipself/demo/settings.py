@@ -9,9 +9,9 @@ CROP = 64             # the CLIP's pre-training size
 NOVEL = ('star', 'ring')
 SIZES = {  # full run (make demo) and the fast variant of the test suite
     'full': dict(train_images=320, val_images=160, zero_shot_images=400, epochs=6, batch=2, lr=2e-4,
-                 fvit_epochs=2),
+                 fvit_epochs=2, seg_images=40),
     'fast': dict(train_images=64, val_images=24, zero_shot_images=64, epochs=4, batch=2, lr=2e-4,
-                 fvit_epochs=1),
+                 fvit_epochs=1, seg_images=8),
 }
 ENSEMBLE_ROWS = ('after', 'after_preserve')  # variants whose exported ensemble (alpha 0.7) is evaluated too
 VARIANTS = {  # result prefix -> distillation settings
