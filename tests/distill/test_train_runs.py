@@ -12,6 +12,8 @@ import time
 import pytest
 import torch
 
+from tests.ports import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = os.path.join(ROOT, 'configs', 'clipself', 'clipself_tiny_synthetic.py')
 
@@ -133,7 +135,7 @@ def test_nan_loss_stops_with_a_message(tmp_path):
 @pytest.mark.slow
 def test_torchrun_two_processes_shard_the_data(tmp_path):
     work, data = tmp_path / 'work', tmp_path / 'data'
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29731',
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
            os.path.join(ROOT, 'tools', 'train.py'), CONFIG, '--launcher', 'pytorch', '--work-dir', str(work),
            '--cfg-options', f'train_dataloader.dataset.data_root={data}/', f'val_dataloader.dataset.data_root={data}_val/',
            'train_cfg.max_epochs=1']

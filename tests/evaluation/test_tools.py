@@ -17,6 +17,7 @@ import clipself.engine  # noqa: F401  (registrations)
 from clipself.data.panoptic import COCOPanopticRegionDataset
 from clipself.engine.checkpoints import route_test_checkpoint
 from clipself.registry import MODELS
+from tests.ports import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = os.path.join(ROOT, 'configs', 'clipself', 'region-cls_tiny_synthetic.py')
@@ -81,7 +82,7 @@ def test_dist_test_sh_counts_each_image_once(single_run):
     work = base / 'work_dist'
     cmd = ['bash', os.path.join(ROOT, 'tools', 'dist_test.sh'), TINY, 'random', '2',
            *_test_args(work, base / 'data', base / 'cache')]
-    code, log = _run(cmd, timeout=300, env=dict(PYTHON=sys.executable, MASTER_PORT='29747'))
+    code, log = _run(cmd, timeout=300, env=dict(PYTHON=sys.executable, MASTER_PORT=str(free_port())))
     assert code == 0, log[-3000:]
     single = json.loads((base / 'work' / 'region_classification.json').read_text())['metrics']
     dist = json.loads((work / 'region_classification.json').read_text())['metrics']
