@@ -52,7 +52,7 @@ def test_prompts_articles_and_this_is():
     assert make_prompts('umbrella', 'single') == ['a photo of an umbrella.']
     assert make_prompts('cat', ['{} here', 'one {article} {}']) == ['cat here', 'one a cat']
     with pytest.raises(ValueError, match='unknown template set'):
-        make_prompts('cat', 'imagenet')
+        make_prompts('cat', 'no-such-set')
     with pytest.raises(ValueError, match='format strings'):
         make_prompts('cat', ['no placeholder'])
 
