@@ -7,10 +7,8 @@
 scores as its best synonym). Writes OUT_DIR/NAME.png per image: the segmentation over the image and a legend.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def parse_args(argv=None):

@@ -14,7 +14,6 @@ import logging
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from clipself.models import build_clip, save_safetensors  # noqa: E402
 from clipself.quant import quantize_clip  # noqa: E402

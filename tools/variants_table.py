@@ -21,7 +21,6 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 MODEL = 'EVA02-Small-8'  # 6 blocks of width 128
 ROWS = {  # name -> build_clip options

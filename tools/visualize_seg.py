@@ -7,10 +7,8 @@ CHECKPOINT is routed as by tools/test.py: a CLIP file -> model.clip.pretrained, 
 'random' -> random CLIP weights. Each picture: image | ground truth over the image | prediction over the image.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def parse_args(argv=None):
