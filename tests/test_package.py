@@ -68,6 +68,14 @@ def test_demo_fast_variant_runs_end_to_end(tmp_path):
     report = (tmp_path / 'demo' / 'report.md').read_text()
     assert '| original CLIP |' in report and '| proposals: student |' in report and 'novel AP50' in report
     assert 'Training-free semantic segmentation' in report
+    # per-class figures of the novel shapes: region top-1 from the metric's own file, AP50 from the detector's
+    for shape in ('star', 'ring'):
+        for key in (f'before.crops.class.{shape}.top1', f'after.rois.class.{shape}.top1',
+                    f'fvit.class.{shape}.ap50.original', f'fvit.class.{shape}.ap50.distilled'):
+            assert key in saved, key
+        assert f'| {shape} (novel) |' in report
+    region = json.loads((tmp_path / 'demo' / 'eval_after' / 'region_classification.json').read_text())
+    assert saved['after.rois.class.star.top1'] == region['per_class']['rois']['star']['top1']
     if shipped:
         assert saved['after.rois.thing.macc1'] > saved['before.rois.thing.macc1'] + 5
 

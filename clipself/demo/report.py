@@ -24,6 +24,30 @@ def pretraining_line(p: dict) -> str:
     return line
 
 
+def _cell(value) -> str:
+    return '-' if value is None else f'{value:.1f}'
+
+
+def per_class_lines(r: dict) -> list:
+    """The table of each shape: the CLIP's crops and rois top-1 before and after distillation (the dense features
+    the detector's CLIP score reads) and the detectors' AP50; novel shapes first."""
+    from ..data.synthetic import SHAPES
+    novel = list(r.get('novel', []))
+    shapes = novel + [s for s in SHAPES if s not in novel]
+    if f'before.rois.class.{shapes[0]}.top1' not in r:
+        return []
+    lines = ['Per shape (%): region classification top-1 of the held-out boxes (crops: the original CLIP on crops, '
+             'the ceiling the distillation aims at; rois: the dense features) and F-ViT box AP50:', '',
+             '| shape | crops, original | rois, original | rois, distilled | AP50, original | AP50, distilled |',
+             '|---|---|---|---|---|---|']
+    for s in shapes:
+        cells = [r.get(f'before.crops.class.{s}.top1'), r.get(f'before.rois.class.{s}.top1'),
+                 r.get(f'after.rois.class.{s}.top1'), r.get(f'fvit.class.{s}.ap50.original'),
+                 r.get(f'fvit.class.{s}.ap50.distilled')]
+        lines.append(f"| {s}{' (novel)' if s in novel else ''} | " + ' | '.join(_cell(c) for c in cells) + ' |')
+    return lines
+
+
 def write_report(path: str, r: dict) -> None:
     """Write the report of the figures ``r`` (``results.json``) to ``path``."""
     kinds = ('rois', 'crops', 'maskpool')
@@ -70,6 +94,7 @@ def write_report(path: str, r: dict) -> None:
         for tag, label in (('original', 'original CLIP'), ('distilled', 'CLIPSelf (proposals student)')):
             lines.append(f'| {label} | ' + ' | '.join(f"{r.get(f'fvit.{k}.{tag}', float('nan')):.1f}"
                                                        for k in ('novel_ap50', 'base_ap50', 'all_ap50')) + ' |')
+        lines += [''] + per_class_lines(r)
         lines += ['', 'Detections (score >= 0.3; top row original, bottom row distilled backbone):', '',
                   '![detections](detections.png)', '']
     lines += ['![loss curves](loss_curves.png)', '', '![dense features](dense_features_1.png)',

@@ -30,7 +30,7 @@ from .plots import save_detections, save_pictures
 from .report import write_report
 from .scheduler import plan_workers, run_in_parallel
 from .segmentation import segmentation_row
-from .settings import CROP, DEMO_CLIP, ENSEMBLE_ROWS, MODEL, NOVEL, ROOT, SCENE, SIZES, VARIANTS
+from .settings import CROP, DEFAULT_VARIANTS, DEMO_CLIP, ENSEMBLE_ROWS, MODEL, NOVEL, ROOT, SCENE, SIZES, VARIANTS
 from .stages import (describe_distill, describe_fvit, distill_and_evaluate, export_paths, region_classification,
                      train_and_evaluate_fvit)
 
@@ -38,10 +38,12 @@ logger = logging.getLogger(__name__)
 
 
 def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: bool = False,
-             clip: Optional[str] = None, log: Callable[[str], None] = logger.info) -> Dict:
+             clip: Optional[str] = None, all_variants: bool = False,
+             log: Callable[[str], None] = logger.info) -> Dict:
     """Run the demo into ``out_dir``; returns the figures written to ``results.json`` (keys as
-    ``before.rois.thing.macc1``). ``log`` gets one line per step and per finished run (default: this module's
-    logger)."""
+    ``before.rois.thing.macc1``). ``all_variants``: every distillation variant of ``settings.VARIANTS`` (default:
+    ``DEFAULT_VARIANTS``; the fast variant: proposals only). ``log`` gets one line per step and per finished run
+    (default: this module's logger)."""
     from ..data.synthetic import SHAPES
     from ..det.datasets import ensure_synthetic_ov_coco
     from ..models import build_clip
@@ -91,7 +93,9 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
 
     # the distillation variants and the two F-ViT runs (original vs distilled backbone, trained on the base
     # classes), in parallel processes where there are cores for them; F-ViT on the distilled CLIP waits for it
-    variants = ['after'] if fast else ['after', 'after_preserve', 'after_patches']
+    # listed longest first (the scheduler starts them in this order)
+    variants = (['after'] if fast else ['after', 'after_preserve', 'after_patches'] if all_variants
+                else list(DEFAULT_VARIANTS))
     clips = {'original': clip_path, 'distilled': export_paths(out_dir)['after']}
     log(f'[demo] distilling: {", ".join(variants)} ({size["epochs"]} epochs of {size["train_images"]} scenes each);'
         f' F-ViT: {size["fvit_epochs"]} epoch(s) per backbone')

@@ -14,9 +14,12 @@ SIZES = {  # full run (make demo) and the fast variant of the test suite
                  fvit_epochs=1, seg_images=8),
 }
 ENSEMBLE_ROWS = ('after', 'after_preserve')  # variants whose exported ensemble (alpha 0.7) is evaluated too
-VARIANTS = {  # result prefix -> distillation settings
+VARIANTS = {  # result prefix -> distillation settings; make demo runs DEFAULT_VARIANTS, --all-variants all of them
     'after': dict(sampler='proposals', loss_image_weight=0.0),
     'after_patches': dict(sampler='grid', loss_image_weight=0.0),
     # the image term on the whole image and 4 of its 20 crops: on all of them it doubled the run's time
     'after_preserve': dict(sampler='proposals', loss_image_weight=1.0, loss_image_crops=4),
 }
+# make demo's distillations: the paper's two (region proposals, image patches); the third (proposals + loss_image)
+# would add 650 s to a demo meant to end within 15 minutes on 2 cores: tools/demo_pipeline.py --all-variants
+DEFAULT_VARIANTS = ('after', 'after_patches')

@@ -19,7 +19,8 @@ def _config(name: str):
 
 
 def region_classification(clip: dict, val_root: str, work_dir: str, tag: str) -> Dict[str, float]:
-    """The zero-shot region-classification protocol through the real config and ``Runner.test``."""
+    """The zero-shot region-classification protocol through the real config and ``Runner.test``: its metrics
+    (``rois.thing.macc1`` ...) and per-class top-1 of rois and crops (``rois.class.star.top1`` ...), in %."""
     from mmengine.runner import Runner
     cfg = _config('region-cls_tiny_synthetic.py')
     cfg.model.clip = clip
@@ -33,7 +34,12 @@ def region_classification(clip: dict, val_root: str, work_dir: str, tag: str) ->
     cfg.default_hooks.logger.interval = 1000
     cfg.log_level = 'WARNING'
     metrics = Runner.from_cfg(cfg).test()
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    out = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    with open(os.path.join(cfg.work_dir, 'region_classification.json')) as f:  # the tool's per-class figures
+        per_class = json.load(f)['per_class']
+    out.update({f'{kind}.class.{name}.top1': float(v['top1'])
+                for kind in ('rois', 'crops') for name, v in per_class[kind].items()})
+    return out
 
 
 def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_dir: str, size: dict,
@@ -74,7 +80,8 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
                tag: str) -> Dict[str, float]:
     """Train F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base classes of the demo's scenes
     (``data_root``, written by ``ensure_synthetic_ov_coco(data_root, **generate)``) with ``clip_path`` frozen as
-    its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ...}`` (%)."""
+    its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ...,
+    'class.star.ap50': ...}`` (%)."""
     from mmdet.utils import register_all_modules
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
@@ -93,6 +100,7 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
                                          backend_args=dict(backend='atomic_local')),
         'default_hooks.logger.interval': 20, 'randomness': dict(seed=seed), 'log_level': 'WARNING',
         'experiment_name': f'demo_fvit_{tag}',
+        'val_evaluator.outfile_prefix': os.path.join(work_dir, f'fvit_{tag}', 'val'),  # per-class AP50
     }
     cfg = prepare_config(os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
                          work_dir=os.path.join(work_dir, f'fvit_{tag}'), cfg_options=opts)
@@ -101,7 +109,11 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
         runner = Runner.from_cfg(cfg)
         runner.train()
         metrics = runner.val()
-    return {k: 100 * float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    out = {k: 100 * float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    with open(os.path.join(cfg.work_dir, 'val.metrics.json')) as f:  # None: no ground truth of the class
+        per_class = json.load(f)['per_class_ap50']
+    out.update({f'class.{name}.ap50': None if v is None else 100 * float(v) for name, v in per_class.items()})
+    return out
 
 
 def distill_and_evaluate(variant: str, clip_path: str, train_root: str, val_root: str, out_dir: str, size: dict,
