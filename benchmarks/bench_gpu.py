@@ -111,7 +111,7 @@ def build_step(case, impl, device, compile_options, reference_src):
     from bench_dense import original_tower
     student = original_tower(model.student, reference_src, device).train()
     teacher = copy.deepcopy(student).eval().requires_grad_(False)
-    del model  # our towers are not needed any more
+    model = None  # our towers are not needed any more (frees their memory)
     mean = torch.tensor([0.48145466, 0.4578275, 0.40821073], device=device).view(1, 3, 1, 1) * 255
     std = torch.tensor([0.26862954, 0.26130258, 0.27577711], device=device).view(1, 3, 1, 1) * 255
     opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=1e-5)
