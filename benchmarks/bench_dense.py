@@ -146,6 +146,14 @@ def _import_original(src):
 def original_encoder(model, src, device):
     """The original code's tower with ``model``'s weights: returns ``images -> [B, D, H/p, W/p]``."""
     import functools
+    return functools.partial(original_tower(model, src, device).encode_dense, keep_shape=True)
+
+
+def original_tower(model, src, device):
+    """The original code's image tower (``EVAVisionTransformer`` or ``VisionTransformer``) with ``model``'s weights,
+    in eval mode on ``device``; its ``encode_dense(x, keep_shape=True)`` gives ``[B, D, H/p, W/p]``, its
+    ``forward(x)`` the CLS embedding."""
+    import functools
 
     import torch
     eva_mod, vit_mod, pkg = _import_original(src)
@@ -167,7 +175,6 @@ def original_encoder(model, src, device):
             intp_freq=v['intp_freq'], naiveswiglu=v['naiveswiglu'], subln=v['subln'])
         sd = {k[len('visual.'):]: t for k, t in to_eva_clip(model.clip.state_dict()).items()
               if k.startswith('visual.')}
-        encode = functools.partial(tower.encode_dense, keep_shape=True)
     else:
         cfg = json.load(open(os.path.join(pkg, 'model_configs', ORIGINAL_CONFIGS[name] + '.json')))
         v = cfg['vision_cfg']
@@ -176,13 +183,11 @@ def original_encoder(model, src, device):
             image_size=v['image_size'], patch_size=v['patch_size'], width=v['width'], layers=v['layers'],
             heads=v['width'] // 64, mlp_ratio=v.get('mlp_ratio', 4.0), output_dim=cfg['embed_dim'], act_layer=act)
         sd = model.clip.visual.state_dict()
-        encode = functools.partial(tower.encode_dense, keep_shape=True)
     missing, unexpected = tower.load_state_dict(sd, strict=False)
     missing = [k for k in missing if 'rope' not in k]  # RoPE tables: computed by the tower itself
     if missing or unexpected:
         raise RuntimeError(f'original {name} tower: missing {missing[:5]}, unexpected {unexpected[:5]} keys')
-    tower.eval().to(device)
-    return encode
+    return tower.eval().to(device)
 
 
 # -- worker (one model, one size, one device; run in a subprocess) --------------------------------------------

@@ -8,6 +8,7 @@ import os
 
 from mmengine.runner import Runner
 
+from clipself.engine.amp import resolve_amp
 from clipself.engine.launch import common_arguments, finish_launch, prepare_config
 from clipself.engine.patches import apply_all
 
@@ -17,7 +18,9 @@ def parse_args():
     p.add_argument('config', help='config file')
     p.add_argument('--resume', nargs='?', type=str, const='auto',
                    help='resume from CKPT, or from the latest checkpoint in the work dir if none is given')
-    p.add_argument('--amp', action='store_true', help='automatic mixed precision (fp16, dynamic loss scale; GPU)')
+    p.add_argument('--amp', action='store_true',
+                   help="automatic mixed precision on (bf16, or fp16 with a dynamic loss scale; GPU): the config's "
+                        "amp=True. GPU configs default to amp='auto'; --cfg-options amp=False turns it off")
     common_arguments(p)
     args = p.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -29,8 +32,8 @@ def main():
     apply_all()  # before the config's custom_imports and any checkpoint loading (clipself.engine.patches)
     cfg = prepare_config(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options, launcher=args.launcher)
     if args.amp:
-        from clipself.engine.amp import enable_amp
-        enable_amp(cfg)
+        cfg.amp = True
+    resolve_amp(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

@@ -64,7 +64,8 @@ class CLIPSelfDataset(Dataset):
     Item:
         ``image [3, S, S]`` uint8, ``boxes [K, 4]`` float32 xyxy in student pixels, ``crops [K, 3, T, T]`` uint8,
         ``whole [3, T, T]`` uint8 (the whole image as a teacher-size crop), ``image_id``, ``skipped`` (how many
-        unreadable images were replaced to produce this item).
+        unreadable images were replaced to produce this item), ``box_keys`` (``boxes`` as a numpy array: stays on
+        the host, the teacher cache's keys).
     """
 
     def __init__(self, *, data_root: str = '', ann_file: Optional[str] = None, img_dir: str = '',
@@ -134,5 +135,8 @@ class CLIPSelfDataset(Dataset):
         student, scale = resize_pad(img, self.student_size)
         crops = torch.stack([crop_resize_pad(img, b, self.crop_size) for b in crop_boxes])
         whole = crop_resize_pad(img, (0, 0, img.width, img.height), self.crop_size)
-        return dict(image=student, boxes=torch.from_numpy(boxes * scale), crops=crops, whole=whole,
-                    image_id=info['id'], skipped=skipped)
+        boxes = (boxes * scale).astype(np.float32)
+        # box_keys: the same boxes as a host array, which a data preprocessor leaves on the host (teacher-cache keys
+        # without a device-to-host sync in the training step)
+        return dict(image=student, boxes=torch.from_numpy(boxes), crops=crops, whole=whole,
+                    image_id=info['id'], skipped=skipped, box_keys=boxes.copy())

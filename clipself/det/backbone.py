@@ -1,12 +1,13 @@
 """The frozen CLIP ViT of F-ViT: token maps after a few blocks (and the dense CLIP map for the test-time
 ensemble), from any CLIP :func:`clipself.models.build_clip` builds and loads."""
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
 from mmdet.registry import MODELS
 
 from ..models import build_clip
+from ..models.frozen_precision import match_autocast
 
 
 @MODELS.register_module()
@@ -25,6 +26,10 @@ class FrozenCLIPViT(BaseModule):
         dense_last: see above (F-ViT: True).
         tower_options: ``build_clip`` tower options the CLIP was distilled with (``residual_attention``,
             ``conv_branch``, ``window_attention``), e.g. ``dict(conv_branch=dict(blocks=[0, 1]))``.
+        in_amp_dtype: under autocast (AMP) hold the CLIP in the autocast dtype (bf16/fp16) rather than casting its
+            fp32 weights every call (:mod:`clipself.models.frozen_precision`; the state dict stays fp32); the
+            outputs are returned in the input's dtype.
+        compile: ``torch.compile`` the CLIP's encoders (True or ``torch.compile`` keyword arguments).
 
     The CLIP's weights (image and text towers) stay in the state dict, so a detector checkpoint is
     self-contained; they are frozen (``requires_grad=False``) and the forward runs under ``torch.no_grad``,
@@ -33,7 +38,8 @@ class FrozenCLIPViT(BaseModule):
 
     def __init__(self, *, model_name: str, pretrained: Optional[str] = None,
                  out_indices: Sequence[int] = (3, 5, 7, 11), dense_last: bool = True,
-                 tower_options: Optional[dict] = None, init_cfg=None):
+                 tower_options: Optional[dict] = None, in_amp_dtype: bool = True,
+                 compile: Union[bool, dict] = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.clip = build_clip(model_name, pretrained=pretrained, **(tower_options or {}))
         self.model_name = self.clip.model_name
@@ -47,6 +53,9 @@ class FrozenCLIPViT(BaseModule):
         self.dense_last = dense_last
         self.clip.requires_grad_(False)
         self.clip.eval()
+        self.in_amp_dtype = in_amp_dtype
+        if compile:
+            self.clip.compile_encoders(**({} if compile is True else dict(compile)))
 
     # -- properties the detector checks its other parts against -------------------------------------------
     @property
@@ -86,6 +95,9 @@ class FrozenCLIPViT(BaseModule):
             ``(taps, dense)``: taps, one ``[B, C, H/p, W/p]`` map per ``out_indices`` entry (CLS dropped,
             before the final norm); dense ``[B, D, H/p, W/p]`` L2-normalised (``encode_dense``) or None.
         """
+        out_dtype = images.dtype
+        if self.in_amp_dtype:
+            images = images.to(match_autocast(self.clip.clip, images.device.type))
         with torch.no_grad():
             unique = sorted(set(self.out_indices))
             last = self.clip.tower.num_blocks - 1
@@ -100,4 +112,5 @@ class FrozenCLIPViT(BaseModule):
                     dense = self.clip.encode_dense(images)
         # contiguous (NCHW) maps: forward_features returns transposed token views, and convolutions keep that
         # channels-last layout, which mmcv 2.1's RoIAlign reads as if it were NCHW (wrong features, no error)
-        return [feats[i].contiguous() for i in self.out_indices], dense
+        dense = None if dense is None else dense.to(out_dtype)
+        return [feats[i].to(out_dtype).contiguous() for i in self.out_indices], dense

@@ -17,6 +17,7 @@ import torch
 
 from ..models import build_clip
 from ..models.dense_clip import DenseCLIP
+from ..models.frozen_precision import match_autocast
 
 Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -48,12 +49,18 @@ class CLIPSelf(torch.nn.Module):
             proposals variant samples the same proposals every epoch) skips the teacher's forward. Costs
             ``D`` floats of host memory per distinct box (COCO, 20 boxes x 118k images, D 512: ~5 GB); off by
             default. Used when :meth:`loss` is given ``image_ids``.
+        teacher_in_amp_dtype: under autocast (AMP) hold the frozen teacher in the autocast dtype (bf16/fp16)
+            instead of letting every call cast its fp32 weights; its state dict stays fp32
+            (:mod:`clipself.models.frozen_precision`). Without autocast it runs in fp32 either way.
+        compile: ``torch.compile`` the student's and the teacher's encoders (True, or a dict of ``torch.compile``
+            keyword arguments; :meth:`clipself.models.DenseCLIP.compile_encoders`).
     """
 
     def __init__(self, *, clip: dict, train_blocks: Union[str, Sequence[int]] = 'all',
                  loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0,
                  loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False,
-                 cache_teacher: bool = False):
+                 cache_teacher: bool = False, teacher_in_amp_dtype: bool = True,
+                 compile: Union[bool, dict] = False):
         super().__init__()
         self.clip_cfg = dict(clip)
         self.student: DenseCLIP = build_clip(**clip)
@@ -88,6 +95,11 @@ class CLIPSelf(torch.nn.Module):
             raise ValueError(f'alpha must be in [0, 1], got {alpha}')
         self.alpha = alpha
         self.cache_teacher = cache_teacher
+        self.teacher_in_amp_dtype = teacher_in_amp_dtype
+        if compile:
+            options = {} if compile is True else dict(compile)
+            self.student.compile_encoders(**options)
+            self.teacher.compile_encoders(**options)
         self._teacher_cache: Dict[tuple, torch.Tensor] = {}  # not state: rebuilt from the frozen teacher
 
     @property
@@ -117,7 +129,7 @@ class CLIPSelf(torch.nn.Module):
         return self.student.roi_features(self.student.encode_dense(x), boxes)  # shape: [N, D], unit norm
 
     def loss(self, images: Images, boxes: List[torch.Tensor], crops: Images, *, whole: Optional[Images] = None,
-             image_ids: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
+             image_ids: Optional[Sequence] = None, box_keys: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
         """The distillation losses of a batch.
 
         Args:
@@ -127,6 +139,8 @@ class CLIPSelf(torch.nn.Module):
                 box order (``N = sum K_b``).
             whole: ``[B, 3, T, T]`` (or B tensors) the whole images at the teacher's size, for ``loss_image``.
             image_ids: one hashable id per image (the keys of ``cache_teacher``).
+            box_keys: per image, the boxes as host data (numpy ``[K_b, 4]`` or lists) for the cache keys; default
+                ``boxes`` read back from the device (a host sync per step on GPU).
         Returns:
             ``loss_cosine`` (and ``loss_image`` when its weight is > 0), weighted; ``num_regions`` (logged).
         """
@@ -136,7 +150,8 @@ class CLIPSelf(torch.nn.Module):
         keys = None
         if self.cache_teacher and image_ids is not None:
             image_ids = [i.item() if torch.is_tensor(i) else i for i in image_ids]
-            keys = [(i, *box) for i, b in zip(image_ids, boxes) for box in b.tolist()]
+            host = box_keys if box_keys is not None else boxes
+            keys = [(i, *box) for i, b in zip(image_ids, host) for box in b.tolist()]
         target = self._teacher_embeddings(crops_x, keys)  # shape: [N, D], unit norm
         cos = (rois * target).sum(-1)
         losses = {'loss_cosine': self.loss_cosine_weight * (1 - cos.mean())}
@@ -144,7 +159,7 @@ class CLIPSelf(torch.nn.Module):
             losses['loss_image'] = self.loss_image_weight * self._image_term(
                 crops_x, target, [len(b) for b in boxes], whole,
                 None if keys is None else [(i, 'whole') for i in image_ids])
-        losses['num_regions'] = torch.tensor(float(len(cos)), device=cos.device)
+        losses['num_regions'] = cos.new_tensor(float(len(cos)))
         return losses
 
     @torch.no_grad()
@@ -152,13 +167,18 @@ class CLIPSelf(torch.nn.Module):
         """``teacher.encode_image(x)`` ``[N, D]`` for normalised crops ``x [N, 3, T, T]``; with ``keys`` (one per
         crop) only the crops missing from the cache are encoded."""
         if keys is None:
-            return self.teacher.encode_image(x)
+            return self._run_teacher(x)
         cache = self._teacher_cache
         missing = [k for k, key in enumerate(keys) if key not in cache]
         if missing:
-            for k, e in zip(missing, self.teacher.encode_image(x[missing]).cpu()):
+            for k, e in zip(missing, self._run_teacher(x[missing]).cpu()):
                 cache[keys[k]] = e
         return torch.stack([cache[key] for key in keys]).to(x.device)
+
+    def _run_teacher(self, x: torch.Tensor) -> torch.Tensor:
+        """``teacher.encode_image`` ``[N, D]`` in fp32; under autocast with the teacher held in its dtype."""
+        dtype = match_autocast(self.teacher.clip, x.device.type) if self.teacher_in_amp_dtype else x.dtype
+        return self.teacher.encode_image(x.to(dtype)).float()
 
     def _image_term(self, crops_x: torch.Tensor, target: torch.Tensor, per_image: List[int],
                     whole: Optional[Images], whole_keys: Optional[list] = None) -> torch.Tensor:

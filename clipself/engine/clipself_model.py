@@ -41,21 +41,22 @@ class CLIPSelfModel(CLIPSelf, BaseModel):
 
     def forward(self, image: List[torch.Tensor], boxes: List[torch.Tensor], crops: Optional[List[torch.Tensor]] = None,
                 whole: Optional[List[torch.Tensor]] = None, skipped: Optional[List[int]] = None,
-                image_id: Optional[list] = None, mode: str = 'loss',
+                image_id: Optional[list] = None, box_keys: Optional[list] = None, mode: str = 'loss',
                 **unused) -> Union[Dict[str, torch.Tensor], torch.Tensor]:
         """Args (lists over the batch, as ``pseudo_collate`` gives ``CLIPSelfDataset`` items):
             image: ``[3, S, S]`` uint8 student inputs. boxes: ``[K_b, 4]`` xyxy in student pixels.
             crops: ``[K_b, 3, T, T]`` uint8 teacher crops of the same regions. whole: ``[3, T, T]`` uint8.
             skipped: per item, unreadable images the dataset replaced (logged as ``skipped_images``).
             image_id: the dataset's image ids (keys of ``cache_teacher``).
+            box_keys: the boxes as host ``[K_b, 4]`` arrays (cache keys without a device sync).
             mode: ``'loss'`` -> dict of losses and logged values; ``'tensor'`` -> the student's RoI features.
         """
         if mode == 'tensor':
             return self.region_features(image, boxes)
         if mode != 'loss':
             raise ValueError(f"CLIPSelf.forward: mode must be 'loss' or 'tensor', got {mode!r}")
-        losses = self.loss(image, boxes, crops, whole=whole, image_ids=image_id)
-        losses['skipped_images'] = torch.tensor(float(sum(skipped or [])), device=losses['num_regions'].device)
+        losses = self.loss(image, boxes, crops, whole=whole, image_ids=image_id, box_keys=box_keys)
+        losses['skipped_images'] = losses['num_regions'].new_tensor(float(sum(skipped or [])))
         return losses
 
     # -- evaluation (zero-shot region classification on the student) ----------------------------------

@@ -84,6 +84,15 @@ class DenseCLIP(nn.Module):
         if self.variants is not None:
             self.variants.reset_to_identity()
 
+    def compile_encoders(self, **options) -> None:
+        """``torch.compile`` (``options`` as its keyword arguments, e.g. ``mode='max-autotune'``) this instance's
+        ``encode_dense``, ``encode_image`` and ``forward_features``: the fused kernels remove most of the elementwise
+        and launch time of RoPE, SwiGLU and the norms on GPU. Weights and state dict are unchanged; the first call
+        at each new input shape compiles (dynamic shapes after the second). Compile after copying the model
+        (``copy.deepcopy`` would copy the compiled functions bound to this instance)."""
+        for name in ('encode_dense', 'encode_image', 'forward_features'):
+            setattr(self, name, torch.compile(getattr(type(self), name).__get__(self), **options))
+
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute block activations in backward (saves memory when training the image tower)."""
         self.tower.grad_checkpointing = enable

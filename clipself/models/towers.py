@@ -25,6 +25,7 @@ from torch.utils.checkpoint import checkpoint
 
 from timm.layers import apply_rot_embed_cat
 
+from .eva_block import fast_attention, fast_block, fast_mlp, rope_tables, supports_fast_block
 from .pos_embed import GridCache, eva_rope, resize_pos_embed
 from .variants import get_variants
 from .windows import window_partition, window_unpartition
@@ -178,6 +179,8 @@ class EvaTower(DenseTower):
         self.width = trunk.embed_dim
         self._pos_cache = GridCache()
         self._rope_cache = {}  # (grid, device) -> [h*w, 2*head_dim]; RoPE has no weights
+        self._rope_tables = {}  # id(table) -> (table, (cos, signed sin)): the fused form of a cached table
+        self._fast = [supports_fast_block(b) for b in trunk.blocks]  # clipself.models.eva_block covers the block
 
     def embed(self, images):
         t = self.trunk
@@ -196,7 +199,22 @@ class EvaTower(DenseTower):
         return x, grid, rope
 
     def block(self, i, x, rope, attn_mask=None):
+        if self._fast[i]:
+            return fast_block(self.blocks[i], x, self._tables(i, rope), attn_mask)
         return self.blocks[i](x, rope=rope, attn_mask=attn_mask)
+
+    def _tables(self, i, rope):
+        """The RoPE table ``rope`` as :func:`~clipself.models.eva_block.rope_tables` of block ``i``'s attention."""
+        if rope is None:
+            return None
+        attn = self.blocks[i].attn
+        make = partial(rope_tables, rope, attn.num_prefix_tokens, getattr(attn, 'rotate_half', False))
+        if torch.compiler.is_compiling():
+            return make()
+        hit = self._rope_tables.get(id(rope))
+        if hit is None or hit[0] is not rope:  # the entry holds the table, so its id is not reused meanwhile
+            hit = self._rope_tables[id(rope)] = (rope, make())
+        return hit[1]
 
     def window_ctx(self, rope):
         # a window is a grid of its own: positions arange(ws) / ws * 16, as for any grid
@@ -208,12 +226,15 @@ class EvaTower(DenseTower):
         if table is None:
             if len(self._rope_cache) >= 16:
                 self._rope_cache.clear()
+                self._rope_tables.clear()
             table = self._rope_cache[key] = eva_rope(self.trunk.rope, key[0], device)
         return table
 
     def attn_branch(self, i, x, rope, attn_mask=None, attend=None):
         blk = self.blocks[i]
-        if attend is None:  # timm's own attention: the same operations as the block's forward
+        if self._fast[i]:
+            out = fast_attention(blk.attn, blk.norm1(x), self._tables(i, rope), attn_mask, attend)
+        elif attend is None:  # timm's own attention: the same operations as the block's forward
             out = blk.attn(blk.norm1(x), rope=rope, attn_mask=attn_mask)
         else:
             out = self._attention(blk.attn, blk.norm1(x), rope, attn_mask, attend)
@@ -250,7 +271,7 @@ class EvaTower(DenseTower):
 
     def mlp_branch(self, i, x):
         blk = self.blocks[i]
-        out = blk.mlp(blk.norm2(x))
+        out = fast_mlp(blk.mlp, blk.norm2(x))
         if blk.gamma_2 is not None:
             out = blk.gamma_2 * out
         return blk.drop_path2(out)

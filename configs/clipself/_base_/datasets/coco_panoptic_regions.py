@@ -9,6 +9,7 @@ val_dataloader = dict(
     batch_size=2,
     num_workers=4,
     persistent_workers=False,
+    pin_memory=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='pseudo_collate'),

@@ -1,5 +1,7 @@
 # CLIPSelf optimisation: AdamW lr 1e-5, wd 0.1 (none on 1-D params / norms / biases), betas (0.9, 0.999),
 # 1000 warm-up iterations then cosine, 6 epochs; 2 images per GPU x 8 GPUs.
+# AMP: on with CUDA (bf16 where the GPU has it, else fp16 + dynamic loss scale), off on CPU; amp=False: off
+amp = 'auto'
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-5, weight_decay=0.1, betas=(0.9, 0.999), eps=1e-8),

@@ -26,6 +26,7 @@ train_dataloader = dict(
     batch_size=8,   # x 8 GPUs = 64
     num_workers=8,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file=train_ann, data_prefix=dict(img='train2017/'),
                  filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline,
@@ -34,6 +35,7 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
+    pin_memory=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file=val_ann, data_prefix=dict(img='val2017/'),
