@@ -118,7 +118,8 @@ class DINOv2Teacher(nn.Module):
                                        **(model_kwargs or {}))
         if weights is not None:
             self._load(os.fspath(weights))
-        self.model.requires_grad_(False).eval()
+        self.model.requires_grad_(False)
+        self.eval()
         self.patch_size = int(self.model.patch_embed.patch_size[0])
 
     def _load(self, path: str) -> None:
