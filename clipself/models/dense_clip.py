@@ -90,8 +90,13 @@ class DenseCLIP(nn.Module):
         """The last block of the dense path (:mod:`clipself.models.dense_mode`): ``'value'`` / None (CLIPSelf's
         attention-free block), ``'qq'`` or ``'csa'`` (DeCLIP's decoupled block) or a ``dict(kind=..., scale=...,
         rope=...)``. ``build_clip`` sets it from its ``dense_mode`` argument or the checkpoint's record."""
-        self.dense_mode: DenseMode = DenseMode.parse(mode)
-        self.dense_block = dense_block(self.dense_mode)
+        mode = DenseMode.parse(mode)
+        variants = get_variants(self.clip.visual)
+        if mode.decoupled and variants is not None and variants.conv_for(self.tower.num_blocks - 1) is not None:
+            raise ValueError(f'dense_mode {mode} replaces the last block, which has a convolution branch: keep the '
+                             'last block out of conv_branch.blocks')
+        self.dense_mode: DenseMode = mode
+        self.dense_block = dense_block(mode)
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute block activations in backward (saves memory when training the image tower)."""

@@ -162,6 +162,9 @@ def test_mode_specs_and_errors():
         DenseMode('qq', scale=1)
     with pytest.raises(ValueError, match='decoupled dense mode'):
         encode_dense_with_context(build_clip('ViT-Tiny-8'), _images(1))
+    with pytest.raises(ValueError, match='has a convolution branch'):
+        build_clip('ViT-Tiny-8', dense_mode='qq', conv_branch=dict(blocks=[2]))
+    assert build_clip('ViT-Tiny-8', dense_mode='qq', conv_branch=dict(blocks=[0, 1])).dense_mode == DenseMode('qq')
 
 
 def test_the_mode_is_recorded_and_checked_on_load(tmp_path, caplog):
