@@ -8,6 +8,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from tests.last_block_formulas import write_decoupled_export
+
 from .tiny import ROOT, batch, build, loss_of, predict, sample, tiny_model_cfg, total
 
 DECLIP = os.path.join(ROOT, 'configs', 'declip')
@@ -17,13 +19,7 @@ CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(DECLIP, 'fv
 @pytest.fixture(scope='module')
 def export(tmp_path_factory):
     """A tiny EVA02 CLIP 'distilled' with the 'qq' block, exported as the distillation run writes it."""
-    from clipself.distill.export import dense_mode_metadata
-    from clipself.models import build_clip, save_safetensors
-    from tests.models.test_dense_reference import sensitise
-    torch.manual_seed(0)
-    clip = sensitise(build_clip('EVA02-Tiny-8', dense_mode='qq'))
-    path = str(tmp_path_factory.mktemp('declip') / 'epoch_6.safetensors')
-    return clip, save_safetensors(clip.clip, path, model_name='EVA02-Tiny-8', extra=dense_mode_metadata('qq'))
+    return write_decoupled_export(str(tmp_path_factory.mktemp('declip') / 'epoch_6.safetensors'), 'qq')
 
 
 def _data():

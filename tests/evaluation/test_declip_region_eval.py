@@ -10,17 +10,14 @@ from mmengine.config import Config
 from clipself.engine.checkpoints import route_test_checkpoint
 from clipself.engine.region_eval import CLIPRegionClassifier
 from clipself.models import CheckpointError
+from tests.last_block_formulas import write_decoupled_export
 
 TINY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'configs', 'clipself',
                     'region-cls_tiny_synthetic.py')
 
 
 def test_an_export_is_evaluated_with_its_block(tmp_path):
-    from clipself.distill.export import dense_mode_metadata
-    from clipself.models import build_clip, save_safetensors
-    clip = build_clip('EVA02-Tiny-8', dense_mode='qq')
-    path = save_safetensors(clip.clip, str(tmp_path / 'e.safetensors'), model_name='EVA02-Tiny-8',
-                            extra=dense_mode_metadata('qq'))
+    clip, path = write_decoupled_export(str(tmp_path / 'e.safetensors'), 'qq')
     evaluator = CLIPRegionClassifier(clip=dict(model_name='EVA02-Tiny-8', pretrained=path), cache_dir=None)
     assert str(evaluator.clip_model.dense_mode) == 'qq'
     x = torch.randn(1, 3, 64, 64)

@@ -11,7 +11,8 @@ from safetensors import safe_open
 from clipself.models import CheckpointError, build_clip, save_safetensors
 from clipself.models.dense_mode import DenseMode, encode_dense_with_context, unused_last_block_parameters
 from clipself.models.last_block import LastBlock
-from clipself.testing.reference import eva_rope_tables, rotate_pairs
+
+from tests.last_block_formulas import block_parts
 
 from .test_dense_reference import sensitise
 
@@ -37,34 +38,12 @@ def _tokens_before_last(model, x):
 
 def _direct(model, x, grid, kind, scale=True, rope=True):
     """Decoupled last block on ``x [B, N, C]`` from the weights: returns (tokens, q, k) with q, k ``[B, N, C]``."""
-    blk = model.tower.blocks[-1]
-    b, n, c = x.shape
-    if model.model_name.startswith('EVA'):
-        attn = blk.attn
-        heads = attn.num_heads
-        y = blk.norm1(x)
-        q = y @ attn.q_proj.weight.T + attn.q_proj.bias
-        k = y @ attn.k_proj.weight.T + (attn.k_proj.bias if attn.k_proj.bias is not None else 0)
-        v = y @ attn.v_proj.weight.T + attn.v_proj.bias
-        q, k, v = (t.reshape(b, n, heads, c // heads).transpose(1, 2) for t in (q, k, v))
-        if rope:
-            sin, cos = eva_rope_tables(grid, c // heads)
-            rot = lambda t: torch.cat([t[:, :, :1], t[:, :, 1:] * cos + rotate_pairs(t[:, :, 1:]) * sin], dim=2)  # noqa: E731
-            q, k = rot(q), rot(k)
-        proj = lambda o: attn.proj(attn.norm(o))  # noqa: E731
-    else:
-        mha = blk.attn
-        heads = mha.num_heads
-        q, k, v = (blk.ln_1(x) @ mha.in_proj_weight.T + mha.in_proj_bias).chunk(3, dim=-1)
-        q, k, v = (t.reshape(b, n, heads, c // heads).transpose(1, 2) for t in (q, k, v))
-        proj = lambda o: mha.out_proj(o)  # noqa: E731
-    s = (c // heads) ** -0.5 if scale else 1.0
+    q, k, v, proj, _, merge = block_parts(model, x, grid, rope=rope)
+    s = q.shape[-1] ** -0.5 if scale else 1.0
     a = torch.softmax(q @ q.transpose(-1, -2) * s, dim=-1)
     if kind == 'csa':
         a = a + torch.softmax(k @ k.transpose(-1, -2) * s, dim=-1)
-    out = proj((a @ v).transpose(1, 2).reshape(b, n, c))
-    merge = lambda t: t.transpose(1, 2).reshape(b, n, c)  # noqa: E731
-    return out, merge(q), merge(k)
+    return proj(merge(a @ v)), merge(q), merge(k)
 
 
 def test_default_is_the_attention_free_dense_path_bit_for_bit(model):

@@ -8,6 +8,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from tests.last_block_formulas import write_decoupled_export
+
 from .helpers import ROOT, build, tiny_model_cfg
 
 DECLIP = os.path.join(ROOT, 'configs', 'declip')
@@ -16,13 +18,7 @@ CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(DECLIP, 'ze
 
 @pytest.fixture(scope='module')
 def export(tmp_path_factory):
-    from clipself.distill.export import dense_mode_metadata
-    from clipself.models import build_clip, save_safetensors
-    from tests.models.test_dense_reference import sensitise
-    torch.manual_seed(0)
-    clip = sensitise(build_clip('EVA02-Tiny-8', dense_mode='csa'))
-    path = str(tmp_path_factory.mktemp('declip') / 'epoch_6.safetensors')
-    return clip, save_safetensors(clip.clip, path, model_name='EVA02-Tiny-8', extra=dense_mode_metadata('csa'))
+    return write_decoupled_export(str(tmp_path_factory.mktemp('declip') / 'epoch_6.safetensors'), 'csa')
 
 
 def test_the_configs_are_the_protocol_on_the_distillation_export():
