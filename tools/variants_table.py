@@ -201,7 +201,8 @@ def main():
     ap.add_argument('--out', default='work_dirs/variants_table')
     ap.add_argument('--short', action='store_true', help='a few iterations on a few scenes (shows it works)')
     ap.add_argument('--rows', nargs='*', default=None,
-                    help=f'rows to run (default all: {list(ROWS) + list(QUANT_ROWS)}; with --declip: {list(DECLIP_ROWS)})')
+                    help=f'rows to run (default all: {list(ROWS) + list(QUANT_ROWS)}; '
+                         f'with --declip: {list(DECLIP_ROWS)})')
     ap.add_argument('--declip', action='store_true', help='the DeCLIP-style rows (decoupled block, context loss)')
     ap.add_argument('--fvit', action='store_true', help='with --declip: F-ViT novel / base AP50 of every row')
     ap.add_argument('--seed', type=int, default=0)

@@ -73,9 +73,9 @@ class ZeroShotSegmentor(EncoderDecoder):
             raise ValueError(f'last_block must be one of {LAST_BLOCKS}, got {last_block!r}')
         self.clip = build_clip(**clip)
         if last_block != 'maskclip' and self.clip.dense_mode.decoupled:
-            raise ValueError(f'last_block {last_block!r} would replace the decoupled last block ({self.clip.dense_mode}) '
-                             f'that {clip.get("pretrained")} was distilled with: use last_block=\'maskclip\' (the '
-                             "CLIP's own dense path)")
+            raise ValueError(f'last_block {last_block!r} would replace the decoupled last block '
+                             f'({self.clip.dense_mode}) that {clip.get("pretrained")} was distilled with: use '
+                             "last_block='maskclip' (the CLIP's own dense path)")
         self.clip.requires_grad_(False)
         self.clip.eval()
         self.classes: ClassQueries = load_class_queries(class_file(classes) if isinstance(classes, str) else classes)
