@@ -58,8 +58,9 @@ def test_fvit_runs_the_recorded_block(name, export, tmp_path):
         torch.testing.assert_close(dense, clip.dense_head(tokens[:, 1:], grid))
         torch.testing.assert_close(taps[-1], tokens[:, 1:].transpose(1, 2).reshape(2, -1, *grid))
         assert (dense - clip.dense_head(clip.tower.forward_tokens(x, dense=True)[0][:, 1:], grid)).abs().max() > 1e-3
-    assert torch.isfinite(total(loss_of(model, _data())))
-    assert len(predict(model, _data())[0].pred_instances) > 0
+    if 'tiny' in name:  # the detector around it is the published one (tests/det/test_configs.py runs those)
+        assert torch.isfinite(total(loss_of(model, _data())))
+        assert len(predict(model, _data())[0].pred_instances) > 0
 
 
 def test_a_config_asking_for_another_block_is_an_error(export, tmp_path):
