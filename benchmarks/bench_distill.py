@@ -4,6 +4,10 @@ activation checkpointing. CPU fp32 here; GPU bf16 autocast when CUDA is availabl
 
     .venv/bin/python benchmarks/bench_distill.py [--model EVA02-B-16] [--size 1024] [--boxes 20] [--repeats 3]
 
+``--dense-mode qq`` / ``csa`` distils DeCLIP's decoupled last block and ``--context-block B`` adds its context loss
+toward the frozen CLIP's own affinity after block B (docs/context_distillation.md): run with and without it to
+compare (the iteration then also runs the teacher's blocks 0..B on the student's input).
+
 FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode`` on the same iteration without activation
 checkpointing (matmuls and attention, forward + backward: the useful work; recomputation is not counted), so
 the TFLOP/s column can be read as a fraction of the accelerator's peak.
@@ -34,8 +38,8 @@ def make_train_step(model, batch: dict, dev: str):
     def step():
         opt.zero_grad(set_to_none=True)
         with autocast:
-            loss = model.loss(batch['image'], batch['boxes'], batch['crops'],
-                              image_ids=batch.get('image_id'))['loss_cosine']
+            losses = model.loss(batch['image'], batch['boxes'], batch['crops'], image_ids=batch.get('image_id'))
+            loss = sum(v for k, v in losses.items() if k.startswith('loss_'))
         loss.backward()
         opt.step()
         if dev == 'cuda':
@@ -50,7 +54,9 @@ def one_config(args) -> dict:
     from clipself.distill import CLIPSelf
     torch.manual_seed(0)
     dev = 'cuda' if args.device == 'cuda' else 'cpu'
-    model = CLIPSelf(clip=dict(model_name=args.model), grad_checkpointing=args.ckpt).to(dev).train()
+    context = None if args.context_block is None else dict(type='self', block=args.context_block)
+    model = CLIPSelf(clip=dict(model_name=args.model, dense_mode=args.dense_mode), grad_checkpointing=args.ckpt,
+                     context_teacher=context).to(dev).train()
     t = model.student.image_size[0]
     g = torch.Generator().manual_seed(0)
     xy = torch.rand(args.boxes, 2, generator=g) * args.size * 0.7
@@ -88,6 +94,10 @@ def main():
     p.add_argument('--device', choices=['cpu', 'cuda', 'auto'], default='auto')
     p.add_argument('--peak-tflops', type=float, default=None,
                    help='accelerator peak (TFLOP/s) for the utilisation column, e.g. 989 for H100 bf16 dense')
+    p.add_argument('--dense-mode', default='value', choices=['value', 'qq', 'csa'],
+                   help="the dense path's last block (DeCLIP: qq)")
+    p.add_argument('--context-block', type=int, default=None,
+                   help='with --dense-mode qq/csa: context loss toward the frozen CLIP affinity after this block')
     p.add_argument('--ckpt', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--count-flops', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
@@ -99,11 +109,14 @@ def main():
         return
     import torch
     device = ('cuda' if torch.cuda.is_available() else 'cpu') if args.device == 'auto' else args.device
+    context = '' if args.context_block is None else f', context loss (self teacher, block {args.context_block})'
     print(f'CLIPSelf iteration: {args.model} student at {args.size} px, {args.boxes} boxes, batch 1, '
+          f'dense_mode {args.dense_mode}{context}, '
           f'device {device} ({"bf16 autocast" if device == "cuda" else "fp32"}), torch {torch.__version__}')
     def child(*extra):
         cmd = [sys.executable, __file__, '--child', '--model', args.model, '--size', str(args.size), '--boxes',
-               str(args.boxes), '--repeats', str(args.repeats), '--device', device, *extra]
+               str(args.boxes), '--repeats', str(args.repeats), '--device', device, '--dense-mode', args.dense_mode,
+               *([] if args.context_block is None else ['--context-block', str(args.context_block)]), *extra]
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             print(out.stderr[-2000:])

@@ -28,7 +28,8 @@ def main(argv=None):
         sys.exit(f'{a.checkpoint}: no clip_model_name in its meta; is it a CLIPSelf checkpoint written by tools/train.py?')
     alpha = a.alpha if a.alpha is not None else meta.get('clip_alpha', 0.7)
     export_clip(ckpt['state_dict'], a.out, model_name=model_name, alpha=alpha,
-                extra=dict(source=os.path.basename(a.checkpoint), epoch=meta.get('epoch'), iter=meta.get('iter')))
+                extra=dict(source=os.path.basename(a.checkpoint), epoch=meta.get('epoch'), iter=meta.get('iter')),
+                dense_mode=meta.get('clip_dense_mode'))
     print(f'wrote {a.out}: {model_name}, alpha {alpha} (epoch {meta.get("epoch")}, iter {meta.get("iter")})')
 
 

@@ -11,6 +11,14 @@ W8A8 / W6A6 / W4A4 and mixed precision under the all-6-bit size, and evaluate it
 
     python tools/variants_table.py --out work_dirs/variants_table            # the full table (~20 min / row on 2 cores)
     python tools/variants_table.py --out work_dirs/variants_short --short    # a few iterations: shows it works
+
+``--declip`` runs the DeCLIP-style rows instead (docs/context_distillation.md), on the demo's world (the OV split
+F-ViT reads too): CLIPSelf as it is, the decoupled 'qq' block alone, and 'qq' / 'csa' with the context loss toward
+the frozen CLIP's own affinity (self teacher), same seed, data, iterations and learning rate. Each row reports rois /
+crops / maskpool thing and stuff top-1, training-free segmentation mIoU, image zero-shot top-1 and the time per
+distillation iteration; ``--fvit`` also trains and evaluates F-ViT on each row's student (novel / base AP50).
+
+    python tools/variants_table.py --declip --out work_dirs/declip_table [--fvit]
 """
 import argparse
 import json
@@ -29,13 +37,23 @@ ROWS = {  # name -> build_clip options
     'revit (alpha0 0.5)': dict(residual_attention=dict(alpha=0.5)),
     'conv-branch (blocks 0-4)': dict(conv_branch=dict(blocks=[0, 1, 2, 3, 4])),
 }
+SELF_TEACHER = dict(type='self', block=2)  # the middle of the demo CLIP's 6 blocks
+DECLIP_ROWS = {  # name -> (build_clip options, CLIPSelf options)
+    'clipself': ({}, {}),
+    'decoupled qq (no context loss)': (dict(dense_mode='qq'), {}),
+    'qq + context (self teacher)': (dict(dense_mode='qq'), dict(context_teacher=SELF_TEACHER)),
+    'csa + context (self teacher)': (dict(dense_mode='csa'), dict(context_teacher=SELF_TEACHER)),
+}
 QUANT_ROWS = {  # name -> bits: the baseline row's distilled student, post-training quantised (MPTQ-ViT)
     'baseline W8A8': 8, 'baseline W6A6': 6, 'baseline W4A4': 4, 'baseline mixed (6-bit size)': 'mixed',
 }
 SIZES = {
-    'full': dict(train_images=320, val_images=160, iters=960, batch=2, lr=2e-4, calib=32),  # the demo's 6 epochs
-    'short': dict(train_images=8, val_images=6, iters=6, batch=2, lr=2e-4, calib=2),
+    'full': dict(train_images=320, val_images=160, iters=960, batch=2, lr=2e-4, calib=32,  # the demo's 6 epochs
+                 zero_shot_images=400, seg_images=40, fvit_epochs=2),
+    'short': dict(train_images=8, val_images=6, iters=6, batch=2, lr=2e-4, calib=2, zero_shot_images=16,
+                  seg_images=2, fvit_epochs=1),
 }
+NOVEL = ('star', 'ring')  # the demo's novel shapes (F-ViT rows)
 SCENE, CROP = 192, 64
 
 
@@ -60,13 +78,16 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from clipself.demo import DEMO_CLIP, _region_eval
+    from clipself.demo import DEMO_CLIP
+    from clipself.demo.stages import region_classification
+    from clipself.distill.export import dense_mode_metadata
     from clipself.models import save_safetensors
 
-    options = ROWS[name]
+    options, model_options = DECLIP_ROWS[name] if name in DECLIP_ROWS else (ROWS[name], {})
     tag = name.split()[0] + ''.join(c for c in name if c.isdigit())
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'clipself', 'clipself_tiny_synthetic.py'))
     cfg.model.clip = dict(model_name=MODEL, pretrained=DEMO_CLIP, **options)
+    cfg.model.update(model_options)
     cfg.model.cache_teacher = True
     ds = cfg.train_dataloader.dataset
     ds.update(data_root=os.path.join(data, 'train') + '/', sampler='proposals', student_size=SCENE, crop_size=CROP,
@@ -97,7 +118,8 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
         torch.cuda.reset_peak_memory_stats()
     runner.train()
     student = runner.model.student
-    path = save_safetensors(student.clip, os.path.join(cfg.work_dir, 'student.safetensors'), model_name=MODEL)
+    path = save_safetensors(student.clip, os.path.join(cfg.work_dir, 'student.safetensors'), model_name=MODEL,
+                            extra=dense_mode_metadata(student.dense_mode))
     times = timer.times[2:] or timer.times
     res = dict(row=name, iters=len(timer.times), sec_per_iter=sum(times) / len(times),
                peak_mb=(torch.cuda.max_memory_allocated() if cuda else
@@ -106,14 +128,49 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
                option_params=sum(p.numel() for p in student.variant_parameters()))
     if student.variants is not None and student.variants.residual is not None:
         res['alpha_after'] = student.variants.residual.alpha.item()
-    metrics = _region_eval(dict(model_name=MODEL, pretrained=path, **options), os.path.join(data, 'val'), out, tag)
+    metrics = region_classification(dict(model_name=MODEL, pretrained=path, **options), os.path.join(data, 'val'),
+                                    out, tag)
     res.update({k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
+    if name in DECLIP_ROWS:
+        res.update(_declip_figures(path, metrics, data, out, size, seed, tag))
     return res
+
+
+def _declip_figures(path: str, metrics: dict, data: str, out: str, size: dict, seed: int, tag: str) -> dict:
+    """The DeCLIP rows' further figures of a student file: all region-classification top-1s, training-free
+    segmentation mIoU, image zero-shot top-1 (the demo's protocols) and, with ``size['fvit']``, F-ViT AP50."""
+    import numpy as np
+
+    from clipself.data.synthetic import SHAPES
+    from clipself.demo.pretrain import captioned_images, zero_shot_accuracy
+    from clipself.evaluation.segmentation import SEMANTIC_CLASSES, synthetic_semantic_miou
+    from clipself.models import build_clip
+    from clipself.models.text import build_text_embeddings
+    res = {f'{k}.{part}': metrics[f'{k}.{part}.macc1'] for k in ('rois', 'crops', 'maskpool')
+           for part in ('thing', 'stuff')}
+    model = build_clip(MODEL, pretrained=path)  # the dense mode from the file's record
+    images, labels, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
+    res['zeroshot_top1'] = 100 * zero_shot_accuracy(model, images, labels, SHAPES,
+                                                    text=build_text_embeddings(model, list(SHAPES)))
+    res['seg_miou'] = synthetic_semantic_miou(model, build_text_embeddings(model, list(SEMANTIC_CLASSES)),
+                                              num_images=size['seg_images'], seed=seed + 1000)['miou']
+    if size.get('fvit'):
+        from clipself.demo.stages import train_fvit
+        generate = _ov_world(size, seed)
+        ap = train_fvit(path, data, generate, out, size['fvit_epochs'], seed, tag=tag)
+        res.update(novel_ap50=ap.get('novel_ap50'), base_ap50=ap.get('base_ap50'))
+    return res
+
+
+def _ov_world(size: dict, seed: int) -> dict:
+    """``ensure_synthetic_ov_coco`` arguments of the DeCLIP rows' world (the demo's: F-ViT reads its OV split)."""
+    return dict(num_images=size['train_images'], seed=seed, size=(SCENE, SCENE), novel=list(NOVEL),
+                val_images=size['val_images'])
 
 
 def run_quant_row(name: str, data: str, out: str, size: dict) -> dict:
     """Quantise the baseline row's student (calibrated on training scenes) and evaluate it."""
-    from clipself.demo import _region_eval
+    from clipself.demo.stages import region_classification
     from clipself.models import build_clip, save_safetensors
     from clipself.quant import quantize_clip, tower_bytes, tower_groups
     from clipself.quant.calibration import calibration_images, make_calibrate
@@ -132,7 +189,7 @@ def run_quant_row(name: str, data: str, out: str, size: dict) -> dict:
     tag = 'quant_' + str(bits)
     path = save_safetensors(model.clip, os.path.join(out, tag + '.safetensors'), model_name=MODEL,
                             extra=dict(quantization=spec))
-    metrics = _region_eval(dict(model_name=MODEL, pretrained=path), os.path.join(data, 'val'), out, tag)
+    metrics = region_classification(dict(model_name=MODEL, pretrained=path), os.path.join(data, 'val'), out, tag)
     used = {b: sum(v['bits'] == b for v in spec['layers'].values()) for b in (8, 6, 4)}
     return dict(row=name, quant_seconds=seconds, tower_mb=spec['tower_mb'], fp32_mb=tower_bytes(model.clip.visual, {})
                 / 2 ** 20, bits=used, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10,
@@ -143,26 +200,37 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default='work_dirs/variants_table')
     ap.add_argument('--short', action='store_true', help='a few iterations on a few scenes (shows it works)')
-    ap.add_argument('--rows', nargs='*', default=list(ROWS) + list(QUANT_ROWS),
-                    help=f'rows to run (default all: {list(ROWS) + list(QUANT_ROWS)})')
+    ap.add_argument('--rows', nargs='*', default=None,
+                    help=f'rows to run (default all: {list(ROWS) + list(QUANT_ROWS)}; '
+                         f'with --declip: {list(DECLIP_ROWS)})')
+    ap.add_argument('--declip', action='store_true', help='the DeCLIP-style rows (decoupled block, context loss)')
+    ap.add_argument('--fvit', action='store_true', help='with --declip: F-ViT novel / base AP50 of every row')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--resume', action='store_true', help='reuse the rows an earlier run in --out finished')
     ap.add_argument('--row', help=argparse.SUPPRESS)  # internal: run one row in this process
     args = ap.parse_args()
-    size = SIZES['short' if args.short else 'full']
+    size = dict(SIZES['short' if args.short else 'full'], fvit=args.fvit)
     out = os.path.abspath(args.out)
-    data = os.path.join(out, 'data')
+    data = os.path.join(out, 'data_ov' if args.declip else 'data')
+    if args.rows is None:
+        args.rows = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(QUANT_ROWS)
     if args.row:
         run = run_quant_row(args.row, data, out, size) if args.row in QUANT_ROWS else \
             run_row(args.row, data, out, size, args.seed)
         print(json.dumps(run))
         return
-    unknown = [r for r in args.rows if r not in ROWS and r not in QUANT_ROWS]
+    known = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(QUANT_ROWS)
+    unknown = [r for r in args.rows if r not in known]
     if unknown:
-        ap.error(f'unknown rows {unknown}; choose from {list(ROWS) + list(QUANT_ROWS)}')
+        ap.error(f'unknown rows {unknown}; choose from {known}')
+    if args.fvit and not args.declip:
+        ap.error('--fvit goes with --declip')
+    if args.declip:  # the demo's world with its OV split (F-ViT)
+        from clipself.det.datasets import ensure_synthetic_ov_coco
+        ensure_synthetic_ov_coco(data, **_ov_world(size, args.seed))
     from clipself.data.synthetic_coco import write_synthetic_coco
     for split, n, seed in (('train', size['train_images'], args.seed), ('val', size['val_images'], args.seed + 1000)):
-        if not os.path.isfile(os.path.join(data, split, 'annotations', 'proposals.json')):  # the demo's scenes
+        if not args.declip and not os.path.isfile(os.path.join(data, split, 'annotations', 'proposals.json')):
             write_synthetic_coco(os.path.join(data, split), num_images=n, seed=seed, size=(SCENE, SCENE))
     results = []
     os.makedirs(os.path.join(out, 'rows'), exist_ok=True)
@@ -173,7 +241,8 @@ def main():
                 results.append(json.load(f))
             continue
         cmd = [sys.executable, os.path.abspath(__file__), '--out', out, '--row', row, '--seed', str(args.seed)]
-        cmd += ['--short'] if args.short else []
+        cmd += (['--short'] if args.short else []) + (['--declip'] if args.declip else []) + \
+            (['--fvit'] if args.fvit else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(
                               [ROOT] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])))
         if proc.returncode:
@@ -185,6 +254,9 @@ def main():
         json.dump(dict(size=size, seed=args.seed, model=MODEL, rows=results), f, indent=2)
     print(f'shapes world, {MODEL} demo CLIP, {size["iters"]} iterations of batch {size["batch"]} '
           f'({size["train_images"]} training / {size["val_images"]} held-out scenes), seed {args.seed}')
+    if args.declip:
+        _print_declip(results)
+        return
     print('| row | rois thing top-1 | crops thing top-1 | s / iter | peak MB | tower params (options) |')
     print('|---|---|---|---|---|---|')
     for r in [r for r in results if 'tower_mb' not in r]:
@@ -202,6 +274,17 @@ def main():
             b = r['bits']
             print(f'| {r["row"]} | {r["rois"]:.1f} | {r["crops"]:.1f} | {r["tower_mb"]:.2f} ({r["fp32_mb"]:.2f}) | '
                   f'{b["8"]} / {b["6"]} / {b["4"]} | {r["quant_seconds"]:.0f} |')
+
+
+def _print_declip(results) -> None:
+    fvit = any('novel_ap50' in r for r in results)
+    cols = ['rois.thing', 'rois.stuff', 'crops.thing', 'crops.stuff', 'maskpool.thing', 'maskpool.stuff', 'seg_miou',
+            'zeroshot_top1'] + (['novel_ap50', 'base_ap50'] if fvit else [])
+    print('| row | ' + ' | '.join(cols) + ' | s / iter | peak MB |')
+    print('|---|' + '---|' * (len(cols) + 2))
+    for r in results:
+        cells = ['-' if r.get(c) is None else f'{r[c]:.1f}' for c in cols]
+        print(f'| {r["row"]} | ' + ' | '.join(cells) + f' | {r["sec_per_iter"]:.3f} | {r["peak_mb"]:.0f} |')
 
 
 if __name__ == '__main__':

@@ -21,11 +21,13 @@ class FrozenCLIPViT(BaseModule):
             our safetensors export, OpenAI); None keeps random weights (tests).
         out_indices: blocks whose outputs become the pyramid inputs, e.g. ``(3, 5, 7, 11)`` for B/16,
             ``(6, 10, 14, 23)`` for L/14. Repeats are allowed (tiny towers have 3 blocks). With
-            ``dense_last`` the last block runs without query-key attention (CLIPSelf's dense path), so a tap
-            on the last block is the attention-free one.
+            ``dense_last`` the last block runs as in the dense path (without query-key attention, or DeCLIP's
+            decoupled block: see ``tower_options``), so a tap on the last block is that block's output.
         dense_last: see above (F-ViT: True).
         tower_options: ``build_clip`` tower options the CLIP was distilled with (``residual_attention``,
-            ``conv_branch``, ``window_attention``), e.g. ``dict(conv_branch=dict(blocks=[0, 1]))``.
+            ``conv_branch``, ``window_attention``), e.g. ``dict(conv_branch=dict(blocks=[0, 1]))``. The last block of
+            the dense path (``dense_mode``: CLIPSelf's attention-free block or DeCLIP's decoupled one) comes from the
+            checkpoint's record; a ``dense_mode`` given here must match it.
         in_amp_dtype: under autocast (AMP) hold the CLIP in the autocast dtype (bf16/fp16) rather than casting its
             fp32 weights every call (:mod:`clipself.models.frozen_precision`; the state dict stays fp32); the
             outputs are returned in the input's dtype.
@@ -105,7 +107,7 @@ class FrozenCLIPViT(BaseModule):
             dense = None
             if with_dense:
                 if self.dense_last and last in feats:
-                    # encode_dense's head on the tokens of the attention-free last block we already have
+                    # encode_dense's head on the tokens of the dense path's last block we already have
                     tokens = feats[last].flatten(2).transpose(1, 2)  # shape: [B, h*w, C]
                     dense = self.clip.dense_head(tokens, feats[last].shape[-2:])  # shape: [B, D, h, w]
                 else:

@@ -4,6 +4,7 @@ from typing import Dict, Optional
 import torch
 
 from ..models.checkpoint import save_safetensors
+from ..models.dense_mode import DenseMode
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -42,9 +43,18 @@ def split_clipself_state_dict(state_dict: StateDict) -> Dict[str, StateDict]:
     return out
 
 
+def dense_mode_metadata(dense_mode=None) -> dict:
+    """``{'dense_mode': {...}}`` for the export metadata of a decoupled distillation (``build_clip`` then runs that
+    last block and refuses another); ``{}`` for CLIPSelf's attention-free block (exports stay as they were)."""
+    mode = DenseMode.parse(dense_mode)
+    return {'dense_mode': mode.to_dict()} if mode.decoupled else {}
+
+
 def export_clip(state_dict: StateDict, path: str, *, model_name: str, alpha: float,
-                extra: Optional[dict] = None) -> str:
-    """Write the ensemble of a CLIPSelf checkpoint's state dict as safetensors that ``build_clip`` loads."""
+                extra: Optional[dict] = None, dense_mode=None) -> str:
+    """Write the ensemble of a CLIPSelf checkpoint's state dict as safetensors that ``build_clip`` loads;
+    ``dense_mode``: the last block the run distilled (recorded, see :func:`dense_mode_metadata`)."""
     parts = split_clipself_state_dict(state_dict)
     weights = ensemble_state_dict(parts['student'], parts['teacher'], alpha)
-    return save_safetensors(weights, path, model_name=model_name, extra=dict(alpha=alpha, **(extra or {})))
+    return save_safetensors(weights, path, model_name=model_name,
+                            extra=dict(alpha=alpha, **(extra or {}), **dense_mode_metadata(dense_mode)))

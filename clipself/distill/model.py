@@ -18,6 +18,7 @@ import torch
 from ..models import build_clip
 from ..models.dense_clip import DenseCLIP
 from ..models.frozen_precision import match_autocast
+from ..models.dense_mode import encode_dense_with_context, unused_last_block_parameters
 
 Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -44,6 +45,10 @@ class CLIPSelf(torch.nn.Module):
             generator) enter ``loss_image`` besides the whole image; ``None``: all of them.
         alpha: weight of the student in the exported ensemble ``alpha * student + (1 - alpha) * teacher``.
         grad_checkpointing: recompute the student's blocks in backward (less memory, ~30% slower).
+        context_teacher: DeCLIP's context distillation (:mod:`clipself.distill.context`; off by default):
+            ``dict(type='self', block=6)`` (the frozen CLIP's affinity after that block) or ``dict(type='dinov2',
+            arch='vit_base_patch14_reg4_dinov2', weights='checkpoints/...')``. Needs a decoupled ``clip.dense_mode``
+            (``'qq'``, ``'csa'``); adds ``loss_context``, weighted by ``loss_context_weight`` (DeCLIP: 0.1).
         cache_teacher: keep the teacher's embeddings of the crops (keyed by image id and box) across
             iterations: the teacher is frozen and the dataset's crop of a box is fixed, so a box seen again (the
             proposals variant samples the same proposals every epoch) skips the teacher's forward. Costs
@@ -60,11 +65,13 @@ class CLIPSelf(torch.nn.Module):
                  loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0,
                  loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False,
                  cache_teacher: bool = False, teacher_in_amp_dtype: bool = True,
-                 compile: Union[bool, dict] = False):
+                 compile: Union[bool, dict] = False, context_teacher: Optional[dict] = None,
+                 loss_context_weight: float = 0.1):
         super().__init__()
         self.clip_cfg = dict(clip)
         self.student: DenseCLIP = build_clip(**clip)
         self.teacher: DenseCLIP = copy.deepcopy(self.student)
+        self.teacher.set_dense_mode(None)  # only its image path and blocks are used
         self.teacher.set_window_attention(0)  # the teacher is the original CLIP: global attention
         self.teacher.reset_variants()  # ... and no tower options (ReViT alpha 1, zero conv branches)
         self.teacher.requires_grad_(False).eval()
@@ -79,13 +86,11 @@ class CLIPSelf(torch.nn.Module):
         for p in self.student.variant_parameters():  # tower options (ReViT alpha, conv branches) always train
             p.requires_grad_(True)
         if loss_image_weight == 0:
-            # the dense path skips the last block's query/key projections: they would get no gradient (and
-            # DDP would wait for one), so they stay frozen unless loss_image uses the attending last block
-            attn = blocks[-1].attn
-            for name in ('q_proj', 'k_proj', 'q_norm', 'k_norm', 'q_bias'):
-                part = getattr(attn, name, None)
-                if isinstance(part, (torch.nn.Parameter, torch.nn.Module)):
-                    part.requires_grad_(False)
+            # the dense path skips parts of the last block (the attention-free block its query/key projections, the
+            # decoupled one its MLP): they would get no gradient (and DDP would wait for one), so they stay frozen
+            # unless loss_image uses the attending last block
+            for p in unused_last_block_parameters(self.student.tower, self.student.dense_mode):
+                p.requires_grad_(False)
         self.student.set_grad_checkpointing(grad_checkpointing)
         self.loss_cosine_weight, self.loss_image_weight = loss_cosine_weight, loss_image_weight
         if loss_image_crops is not None and loss_image_crops < 0:
@@ -101,6 +106,15 @@ class CLIPSelf(torch.nn.Module):
             self.student.compile_encoders(**options)
             self.teacher.compile_encoders(**options)
         self._teacher_cache: Dict[tuple, torch.Tensor] = {}  # not state: rebuilt from the frozen teacher
+        self.loss_context_weight = loss_context_weight
+        self.context_teacher = None
+        if context_teacher is not None:
+            from .context import build_context_teacher
+            if not self.student.dense_mode.decoupled:
+                raise ValueError('context_teacher needs a decoupled last block: set clip.dense_mode to \'qq\' or '
+                                 f'\'csa\' (it is {self.student.dense_mode})')
+            # not a submodule: its weights (a DINOv2, or none for the CLIP's own affinity) stay out of checkpoints
+            object.__setattr__(self, 'context_teacher', build_context_teacher(context_teacher, self.teacher))
 
     @property
     def model_name(self) -> str:
@@ -144,7 +158,10 @@ class CLIPSelf(torch.nn.Module):
         Returns:
             ``loss_cosine`` (and ``loss_image`` when its weight is > 0), weighted; ``num_regions`` (logged).
         """
-        rois = self.region_features(images, boxes)  # shape: [N, D], unit norm
+        if self.context_teacher is None:
+            rois = self.region_features(images, boxes)  # shape: [N, D], unit norm
+        else:
+            rois, loss_context = self._dense_and_context(_stack(images), boxes)
         crops = crops if isinstance(crops, torch.Tensor) else torch.cat(list(crops))
         crops_x = self.student.normalize_pixels(crops)  # shape: [N, 3, T, T]
         keys = None
@@ -155,12 +172,29 @@ class CLIPSelf(torch.nn.Module):
         target = self._teacher_embeddings(crops_x, keys)  # shape: [N, D], unit norm
         cos = (rois * target).sum(-1)
         losses = {'loss_cosine': self.loss_cosine_weight * (1 - cos.mean())}
+        if self.context_teacher is not None:
+            losses['loss_context'] = self.loss_context_weight * loss_context
         if self.loss_image_weight > 0:
             losses['loss_image'] = self.loss_image_weight * self._image_term(
                 crops_x, target, [len(b) for b in boxes], whole,
                 None if keys is None else [(i, 'whole') for i in image_ids])
         losses['num_regions'] = cos.new_tensor(float(len(cos)))
         return losses
+
+    def _dense_and_context(self, images: torch.Tensor, boxes: List[torch.Tensor]):
+        """The student's RoI features ``[N, D]`` and the (unweighted) context loss, from one forward of the student."""
+        from .context import context_loss, student_affinity
+        dense, context = encode_dense_with_context(self.student, self.student.normalize_pixels(images))
+        teacher = self.context_teacher
+        if isinstance(teacher, torch.nn.Module) and any(p.device != images.device for p in teacher.parameters()):
+            teacher.to(images.device)  # not a submodule, so the runner's .to() does not reach it
+        target = teacher(images, tuple(dense.shape[-2:]), self.student.patch_size)  # shape: [B, h*w, h*w]
+        return self.student.roi_features(dense, boxes), context_loss(student_affinity(context), target)
+
+    def export_metadata(self) -> dict:
+        """What an export of this model records besides alpha: the dense mode of a decoupled distillation."""
+        from .export import dense_mode_metadata
+        return dense_mode_metadata(self.student.dense_mode)
 
     @torch.no_grad()
     def _teacher_embeddings(self, x: torch.Tensor, keys: Optional[list] = None) -> torch.Tensor:

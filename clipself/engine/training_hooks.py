@@ -30,12 +30,14 @@ class ExportCLIPHook(Hook):
         meta = checkpoint.setdefault('meta', {})
         meta['clip_model_name'] = model.model_name
         meta['clip_alpha'] = model.alpha
+        meta['clip_dense_mode'] = model.student.dense_mode.to_dict()
         by_epoch = isinstance(runner.train_loop, EpochBasedTrainLoop)
         name = f"epoch_{meta.get('epoch', runner.epoch)}" if by_epoch else f"iter_{meta.get('iter', runner.iter)}"
         path = os.path.join(runner.work_dir, self.out_dir, name + '.safetensors')
         alpha = model.alpha if self.alpha is None else self.alpha
         save_safetensors(model.ensemble_state_dict(alpha), path, model_name=model.model_name,
-                         extra=dict(alpha=alpha, epoch=meta.get('epoch'), iter=meta.get('iter')))
+                         extra=dict(alpha=alpha, epoch=meta.get('epoch'), iter=meta.get('iter'),
+                                    **model.export_metadata()))
         runner.logger.info(f'exported the CLIP ensemble (alpha {alpha}) to {path}')
 
 

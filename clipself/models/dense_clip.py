@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .dense_mode import DenseMode, dense_block
 from .device import module_device
 from .pooling import mask_pool, roi_features
 from .preprocess import CLIP_MEAN, CLIP_STD, normalize_pixels
@@ -28,6 +29,7 @@ class DenseCLIP(nn.Module):
         self.model_name = model_name
         self.tokenizer = tokenizer
         self.tower: DenseTower = make_tower(clip.visual)
+        self.set_dense_mode(None)
 
     # -- properties -----------------------------------------------------------------------------------
     @property
@@ -92,6 +94,17 @@ class DenseCLIP(nn.Module):
         (``copy.deepcopy`` would copy the compiled functions bound to this instance)."""
         for name in ('encode_dense', 'encode_image', 'forward_features'):
             setattr(self, name, torch.compile(getattr(type(self), name).__get__(self), **options))
+    def set_dense_mode(self, mode=None) -> None:
+        """The last block of the dense path (:mod:`clipself.models.dense_mode`): ``'value'`` / None (CLIPSelf's
+        attention-free block), ``'qq'`` or ``'csa'`` (DeCLIP's decoupled block) or a ``dict(kind=..., scale=...,
+        rope=...)``. ``build_clip`` sets it from its ``dense_mode`` argument or the checkpoint's record."""
+        mode = DenseMode.parse(mode)
+        variants = get_variants(self.clip.visual)
+        if mode.decoupled and variants is not None and variants.conv_for(self.tower.num_blocks - 1) is not None:
+            raise ValueError(f'dense_mode {mode} replaces the last block, which has a convolution branch: keep the '
+                             'last block out of conv_branch.blocks')
+        self.dense_mode: DenseMode = mode
+        self.dense_block = dense_block(mode)
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute block activations in backward (saves memory when training the image tower)."""
@@ -111,17 +124,18 @@ class DenseCLIP(nn.Module):
     def encode_dense(self, images: torch.Tensor, normalize: bool = True, *, last_block=None) -> torch.Tensor:
         """Dense features: ``[B, 3, H, W] -> [B, D, H // p, W // p]``.
 
-        Blocks 0..L-2 attend globally; the last block runs without query-key attention; the CLS token is
-        dropped and the final norm + projection apply to every patch token. Remainder pixels on the
-        right/bottom (``H % p``, ``W % p``) are dropped. ``last_block`` (a
+        Blocks 0..L-2 attend globally; the last block runs without query-key attention (or as the decoupled block
+        of :attr:`dense_mode`); the CLS token is dropped and the final norm + projection apply to every patch token.
+        Remainder pixels on the right/bottom (``H % p``, ``W % p``) are dropped. ``last_block`` (a
         :class:`~clipself.models.last_block.LastBlock`) replaces the last block by a variant of the training-free
-        segmentation literature; None (CLIPSelf's definition) is the default everywhere else.
+        segmentation literature; None (the model's :attr:`dense_mode`) is the default everywhere else.
         """
+        last_block = self.dense_block if last_block is None else last_block
         tokens, (h, w), _ = self.tower.forward_tokens(images, dense=True, last_block=last_block)
         return self.dense_head(tokens[:, 1:], (h, w), normalize=normalize)
 
     def dense_head(self, tokens: torch.Tensor, grid_hw: Sequence[int], normalize: bool = True) -> torch.Tensor:
-        """The tail of :meth:`encode_dense`: patch tokens of the attention-free last block ``[B, h*w, C]`` (CLS
+        """The tail of :meth:`encode_dense`: patch tokens of the dense path's last block ``[B, h*w, C]`` (CLS
         dropped, row-major) -> the final norm + projection of every token, ``[B, D, h, w]`` (L2-normalised by
         default). For callers that already ran the tower (F-ViT's backbone taps the last block)."""
         h, w = grid_hw
@@ -134,8 +148,10 @@ class DenseCLIP(nn.Module):
     def forward_features(self, images: torch.Tensor, out_indices: Sequence[int],
                          dense_last: bool = True) -> List[torch.Tensor]:
         """Token maps after the given blocks, CLS dropped: a list of ``[B, C, H // p, W // p]`` (width C,
-        before the final norm). With ``dense_last`` the last block is the attention-free one (F-ViT taps)."""
-        _, (h, w), outs = self.tower.forward_tokens(images, dense=dense_last, out_indices=out_indices)
+        before the final norm). With ``dense_last`` the last block is the dense path's one (:attr:`dense_mode`;
+        F-ViT taps)."""
+        _, (h, w), outs = self.tower.forward_tokens(images, dense=dense_last, out_indices=out_indices,
+                                                    last_block=self.dense_block)
         return [o[:, 1:].transpose(1, 2).reshape(o.shape[0], -1, h, w).contiguous() for o in outs]
 
     def roi_features(self, dense: torch.Tensor, boxes: Sequence[torch.Tensor], **kwargs) -> torch.Tensor:
@@ -162,4 +178,5 @@ class DenseCLIP(nn.Module):
         return self.encode_dense(images)
 
     def extra_repr(self) -> str:
-        return f'model_name={self.model_name!r}, patch_size={self.patch_size}'
+        mode = f', dense_mode={str(self.dense_mode)!r}' if self.dense_mode.decoupled else ''
+        return f'model_name={self.model_name!r}, patch_size={self.patch_size}{mode}'

@@ -12,6 +12,7 @@ import torch
 from .tiny import register_model_configs
 from .checkpoint import CheckpointError, load_state_dict_into, read_checkpoint
 from .dense_clip import DenseCLIP
+from .dense_mode import DenseMode
 from .fake_quant import apply_quantization
 from .towers import make_tower
 from .variants import attach_variants
@@ -60,10 +61,28 @@ def _missing_file_message(model_name: str, pretrained: str) -> str:
     return msg
 
 
+def _dense_mode(requested, extra: dict, path: Optional[str]) -> DenseMode:
+    """The dense mode to build: the requested one, checked against the checkpoint's record (exports of a decoupled
+    distillation record theirs in the metadata's ``extra``), or the record."""
+    recorded = extra.get('dense_mode')
+    if recorded is not None:
+        recorded = DenseMode.parse(recorded, where=f'{path}: recorded dense_mode')
+    if requested is None:
+        if recorded is not None and recorded.decoupled:
+            logger.info('%s was distilled with dense_mode %s: the dense path uses it', path, recorded)
+        return recorded or DenseMode()
+    mode = DenseMode.parse(requested)
+    if recorded is not None and mode != recorded:
+        raise CheckpointError(f'{path} was distilled with dense_mode {recorded} ({recorded.to_dict()}), but '
+                              f'dense_mode {mode} was requested: drop dense_mode from the config (the checkpoint\'s '
+                              'mode is then used) or load a checkpoint distilled with it')
+    return mode
+
+
 def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = None, *,
                device: Union[str, torch.device] = 'cpu', quick_gelu: Optional[bool] = None,
                window_attention: Optional[dict] = None, residual_attention: Optional[dict] = None,
-               conv_branch: Optional[dict] = None) -> DenseCLIP:
+               conv_branch: Optional[dict] = None, dense_mode=None) -> DenseCLIP:
     """Build a CLIP with dense features.
 
     Args:
@@ -121,12 +140,14 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
         logger.info('%s: randomly initialised (no checkpoint given)', model_name)
     name = model_name + ('-quickgelu' if quick_gelu and not model_name.endswith('-quickgelu') else '')
     report = load_state_dict_into(clip, sd, fmt, path) if sd is not None else None
-    quantization = json.loads(meta.get('extra') or '{}').get('quantization')
+    extra = json.loads(meta.get('extra') or '{}')
+    quantization = extra.get('quantization')
     if quantization:  # a tools/quantize.py file: its weights are quantised; the activation quantisers come back
         apply_quantization(clip.visual, quantization)
         logger.info('%s: quantised image tower (%d linears)', path, len(quantization['layers']))
     model = DenseCLIP(clip=clip, model_name=name, tokenizer=open_clip.get_tokenizer(model_name))
     model.load_report = report
+    model.set_dense_mode(_dense_mode(dense_mode, extra, path))
     if window_attention:
         model.set_window_attention(**window_attention)
     return model.to(device).eval()

@@ -53,8 +53,10 @@ class ZeroShotSegmentor(EncoderDecoder):
             forward, cached under ``text_cache_dir`` when given.
         templates: prompt set (``'imagenet'``: CLIP's 80 prompts, the literature's; ``'vild'``) or a list.
         logit_scale: similarities are multiplied by it before the softmax over all queries (40-50).
-        last_block: ``'maskclip'`` (CLIPSelf's attention-free block, ``encode_dense`` as everywhere), ``'sclip'``,
-            ``'clearclip'`` or ``'naclip'`` (see :mod:`clipself.models.last_block`).
+        last_block: ``'maskclip'`` (the CLIP's own dense path, ``encode_dense`` as everywhere: CLIPSelf's
+            attention-free block, or the decoupled block a DeCLIP-style export records, see
+            :mod:`clipself.models.dense_mode`), ``'sclip'``, ``'clearclip'`` or ``'naclip'`` (see
+            :mod:`clipself.models.last_block`; not with a decoupled export).
         gaussian_std: NACLIP's neighbourhood std in tokens.
         bg_index: the background class's index for datasets with one (VOC21, PC60, COCO-Object); None otherwise.
         bg_threshold: pixels whose top class probability is below it become ``bg_index``.
@@ -70,6 +72,10 @@ class ZeroShotSegmentor(EncoderDecoder):
         if last_block not in LAST_BLOCKS:
             raise ValueError(f'last_block must be one of {LAST_BLOCKS}, got {last_block!r}')
         self.clip = build_clip(**clip)
+        if last_block != 'maskclip' and self.clip.dense_mode.decoupled:
+            raise ValueError(f'last_block {last_block!r} would replace the decoupled last block '
+                             f'({self.clip.dense_mode}) that {clip.get("pretrained")} was distilled with: use '
+                             "last_block='maskclip' (the CLIP's own dense path)")
         self.clip.requires_grad_(False)
         self.clip.eval()
         self.classes: ClassQueries = load_class_queries(class_file(classes) if isinstance(classes, str) else classes)

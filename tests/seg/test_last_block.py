@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from clipself.models import build_clip
 from clipself.models.last_block import LastBlock
-from clipself.testing.reference import eva_rope_tables, rotate_pairs
+from tests.last_block_formulas import block_parts
 
 TINY = ['EVA02-Tiny-8', 'ViT-Tiny-8']
 
@@ -26,35 +26,9 @@ def _tokens_before_last(model, x):
 
 def _direct(model, x, grid, kind, std=5.0):
     """The last block of ``kind`` on tokens ``x [B, N, C]``, written from the papers' formulas."""
-    blk = model.tower.blocks[-1]
-    b, n, c = x.shape
-    if model.model_name.startswith('EVA'):
-        attn = blk.attn
-        heads = attn.num_heads
-        y = blk.norm1(x)
-        if attn.qkv is not None:
-            w = attn.qkv.weight
-            bias = torch.cat([attn.q_bias, attn.k_bias, attn.v_bias]) if attn.q_bias is not None else None
-        else:
-            w = torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight])
-            bias = torch.cat([attn.q_proj.bias, torch.zeros_like(attn.q_proj.bias) if attn.k_proj.bias is None
-                              else attn.k_proj.bias, attn.v_proj.bias])
-        q, k, v = (y @ w.T + (bias if bias is not None else 0)).chunk(3, dim=-1)
-        q, k, v = (t.reshape(b, n, heads, c // heads).transpose(1, 2) for t in (q, k, v))
-        sin, cos = eva_rope_tables(grid, c // heads)
-        rot = lambda t: torch.cat([t[:, :, :1], t[:, :, 1:] * cos + rotate_pairs(t[:, :, 1:]) * sin], dim=2)  # noqa: E731
-        q, k = rot(q), rot(k)
-        proj = lambda o: attn.proj(attn.norm(o))  # noqa: E731
-        mlp = lambda t: blk.mlp(blk.norm2(t))  # noqa: E731
-    else:
-        mha = blk.attn
-        heads = mha.num_heads
-        q, k, v = (blk.ln_1(x) @ mha.in_proj_weight.T + mha.in_proj_bias).chunk(3, dim=-1)
-        q, k, v = (t.reshape(b, n, heads, c // heads).transpose(1, 2) for t in (q, k, v))
-        proj = lambda o: mha.out_proj(o)  # noqa: E731
-        mlp = lambda t: blk.mlp(blk.ln_2(t))  # noqa: E731
-    s = (c // heads) ** -0.5
-    merge = lambda o: o.transpose(1, 2).reshape(b, n, c)  # noqa: E731
+    q, k, v, proj, mlp, merge = block_parts(model, x, grid)
+    n = x.shape[1]
+    s = q.shape[-1] ** -0.5
     if kind == 'maskclip':
         out = x + proj(merge(v))
         return out + mlp(out)
