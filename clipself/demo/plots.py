@@ -6,7 +6,8 @@ from typing import Dict
 from .settings import MODEL, ROOT, SCENE
 
 
-def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Dict[str, str], val_root: str):
+def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Dict[str, str], val_root: str,
+                  model_name: str = MODEL):
     """``loss_curves.png`` (``curves``: variant -> ``[(iteration, loss_cosine)]``) and ``dense_features_{1,2}.png``
     (the first two held-out scenes, the original CLIP vs the proposals student ``files_after['after']``)."""
     import matplotlib
@@ -30,8 +31,8 @@ def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Di
     fig.savefig(os.path.join(out_dir, 'loss_curves.png'), dpi=100)
     plt.close(fig)
 
-    before = build_clip(MODEL, pretrained=clip_path)
-    after = build_clip(MODEL, pretrained=files_after['after'])
+    before = build_clip(model_name, pretrained=clip_path)
+    after = build_clip(model_name, pretrained=files_after['after'])
     with open(os.path.join(val_root, 'annotations', 'instances.json')) as f:
         instances = json.load(f)
     names = {c['id']: c['name'] for c in instances['categories']}
