@@ -47,13 +47,14 @@ def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Di
         save_dense_figure(os.path.join(out_dir, f'dense_features_{i + 1}.png'), image, rows, queries)
 
 
-def save_detections(out_dir: str, detectors: Dict[str, str], image_dir: str, num: int = 3):
-    """``detections.png``: F-ViT's detections (score >= 0.3) on the first held-out scenes, one row per backbone."""
+def save_detections(out_dir: str, detectors: Dict[str, str], image_dir: str, num: int = 3, config: str = None):
+    """``detections.png``: F-ViT's detections (score >= 0.3) on the first held-out scenes, one row per backbone
+    (``config``: the detectors' config, default ``configs/fvit/fvit_demo_synthetic.py``)."""
     from PIL import Image
 
     from ..data.synthetic import SHAPES
     from ..det.inference import OpenVocabDetector
-    config = os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py')
+    config = config or os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py')
     images = sorted(os.listdir(image_dir))[:num]
     rows = []
     for tag, ckpt in detectors.items():

@@ -32,8 +32,8 @@ from .report import write_report
 from .scheduler import plan_workers, run_in_parallel
 from .segmentation import segmentation_row
 from .settings import CROP, DEMO_CLIP, ENSEMBLE_ROWS, NOVEL, ROOT, SCENE, SIZES, TOWERS, VARIANTS
-from .stages import (describe_distill, describe_fvit, distill_and_evaluate, export_paths, region_classification,
-                     train_and_evaluate_fvit)
+from .stages import (describe_distill, describe_fvit, distill_and_evaluate, export_paths, fvit_tower_config,
+                     region_classification, train_and_evaluate_fvit)
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,8 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
         f' F-ViT: {size["fvit_epochs"]} epoch(s) per backbone')
     tasks = {v: (distill_and_evaluate, v, clip_path, train_root, val_root, out_dir, size, seed, zero_shot,
                  not fast and v in ENSEMBLE_ROWS, model) for v in variants}
-    fvit = partial(train_and_evaluate_fvit, model=model, pixel_norm=TOWERS[tower]['pixel_norm'])
+    fvit_config = None if tower == 'eva02' else fvit_tower_config(out_dir, model, TOWERS[tower]['pixel_norm'])
+    fvit = partial(train_and_evaluate_fvit, config=fvit_config)
     tasks.update({f'fvit_{tag}': (fvit, tag, clips[tag], data, generate, out_dir, size['fvit_epochs'], seed)
                   for tag in ('distilled', 'original')})  # the distilled one first, as soon as 'after' is done
 
@@ -131,7 +132,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     detectors = {tag: os.path.join(out_dir, f'fvit_{tag}', f'epoch_{size["fvit_epochs"]}.pth') for tag in clips}
 
     save_pictures(out_dir, curves, clip_path, files_after=export_paths(out_dir), val_root=val_root, model_name=model)
-    save_detections(out_dir, detectors, os.path.join(val_root, 'images'))
+    save_detections(out_dir, detectors, os.path.join(val_root, 'images'), config=fvit_config)
     res['seconds'] = round(time.time() - t0)
     res['machine'] = (f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; distillation and '
                       f'F-ViT runs in {procs} process(es) of {threads} thread(s)')

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -72,11 +72,10 @@ def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_
 
 
 def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, epochs: int, seed: int, *,
-               tag: str, model: str = MODEL, pixel_norm=None) -> Dict[str, float]:
-    """Train F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base classes of the demo's scenes
-    (``data_root``, written by ``ensure_synthetic_ov_coco(data_root, **generate)``) with ``clip_path`` (a ``model``
-    file) frozen as its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ...,
-    'base_ap50': ...}`` (%). ``pixel_norm``: ``(mean, std)`` of the tower on the 0-255 scale (None: the config's)."""
+               tag: str, config: Optional[str] = None) -> Dict[str, float]:
+    """Train F-ViT (``config``, default ``configs/fvit/fvit_demo_synthetic.py``) on the base classes of the demo's
+    scenes (``data_root``, written by ``ensure_synthetic_ov_coco(data_root, **generate)``) with ``clip_path`` frozen
+    as its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ...}`` (%)."""
     from mmdet.utils import register_all_modules
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
@@ -96,11 +95,7 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
         'default_hooks.logger.interval': 20, 'randomness': dict(seed=seed), 'log_level': 'WARNING',
         'experiment_name': f'demo_fvit_{tag}',
     }
-    if model != MODEL:
-        opts['model.backbone.model_name'] = model
-    if pixel_norm is not None:
-        opts['model.data_preprocessor.mean'], opts['model.data_preprocessor.std'] = pixel_norm
-    cfg = prepare_config(os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
+    cfg = prepare_config(config or os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
                          work_dir=os.path.join(work_dir, f'fvit_{tag}'), cfg_options=opts)
     shutil.rmtree(cfg.work_dir, ignore_errors=True)
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -108,6 +103,19 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
         runner.train()
         metrics = runner.val()
     return {k: 100 * float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+
+
+def fvit_tower_config(out_dir: str, model: str, pixel_norm) -> str:
+    """``configs/fvit/fvit_demo_synthetic.py`` with another tower (``model``, its ``(mean, std)`` on the 0-255 scale),
+    written to ``{out_dir}/fvit_demo_synthetic_{model}.py``: the config the demo's
+    F-ViT runs train and the detection pictures rebuild the detector from."""
+    mean, std = pixel_norm
+    path = os.path.join(out_dir, f'fvit_demo_synthetic_{model}.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py')!r}]\n"
+                f"model = dict(backbone=dict(model_name={model!r}), data_preprocessor=dict(mean={list(mean)!r}, "
+                f"std={list(std)!r}))\n")
+    return path
 
 
 def distill_and_evaluate(variant: str, clip_path: str, train_root: str, val_root: str, out_dir: str, size: dict,
@@ -132,10 +140,10 @@ def distill_and_evaluate(variant: str, clip_path: str, train_root: str, val_root
     return res, loss_curve(run_dir)
 
 
-def train_and_evaluate_fvit(tag: str, *args, model: str = MODEL, pixel_norm=None) -> Dict[str, float]:
+def train_and_evaluate_fvit(tag: str, *args, config: Optional[str] = None) -> Dict[str, float]:
     """:func:`train_fvit` timed: ``{'fvit.novel_ap50.{tag}': ..., 'seconds.fvit_{tag}': ...}``."""
     t1 = time.time()
-    metrics = train_fvit(*args, tag=tag, model=model, pixel_norm=pixel_norm)
+    metrics = train_fvit(*args, tag=tag, config=config)
     return {**{f'fvit.{k}.{tag}': v for k, v in metrics.items()}, f'seconds.fvit_{tag}': round(time.time() - t1)}
 
 

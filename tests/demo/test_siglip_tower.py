@@ -29,3 +29,12 @@ def test_sigmoid_loss_needs_a_logit_bias_and_losses_are_named(tmp_path):
 def test_demo_tower_option_is_checked(tmp_path):
     with pytest.raises(ValueError, match='tower must be one of'):
         run_demo(str(tmp_path), tower='resnet', log=lambda s: None)
+
+
+def test_fvit_config_of_the_siglip_tower(tmp_path):
+    from mmengine.config import Config
+    from clipself.demo.settings import TOWERS
+    from clipself.demo.stages import fvit_tower_config
+    cfg = Config.fromfile(fvit_tower_config(str(tmp_path), 'SigLIP-Small-8', TOWERS['siglip']['pixel_norm']))
+    assert cfg.model.backbone.model_name == 'SigLIP-Small-8' and cfg.model.backbone.out_indices == [1, 2, 3, 5]
+    assert cfg.model.data_preprocessor.mean == [127.5] * 3 and cfg.model.data_preprocessor.fixed_size == (192, 192)
