@@ -74,8 +74,8 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
 
     Args:
         model_name: an open_clip architecture (``'EVA02-B-16'``, ``'EVA02-L-14-336'``, ``'ViT-B-16'``,
-            ``'ViT-L-14-336'``, ``'ViT-B-16-quickgelu'``, ...) or a clipself tiny one (``'ViT-Tiny-8'``,
-            ``'EVA02-Tiny-8'``).
+            ``'ViT-L-14-336'``, ``'ViT-B-16-quickgelu'``, ``'ViT-B-16-SigLIP2'``, ...) or a clipself tiny one
+            (``'ViT-Tiny-8'``, ``'EVA02-Tiny-8'``, ``'SigLIP-Tiny-8'``).
         pretrained: path of a local checkpoint in any supported format (see
             :mod:`clipself.models.checkpoint`); None leaves the weights randomly initialised.
         quick_gelu: force QuickGELU on/off; by default OpenAI checkpoints switch it on (their weights

@@ -10,7 +10,7 @@ Options from the literature (ReViT residual attention, ViTAEv2 convolution branc
 ``x + attention branch [+ conv branch]``, then ``x + MLP branch`` (:meth:`DenseTower.attn_branch`,
 :meth:`DenseTower.mlp_branch`, :meth:`DenseTower.value_branch`).
 
-Two families are supported:
+Three families are supported:
 - :class:`EvaTower`: open_clip's timm-based EVA02 towers (``timm.models.eva.Eva``, RoPE + abs pos embed);
 - :class:`OpenAITower`: open_clip's own ``VisionTransformer`` (OpenAI CLIP ViTs, LAION ViTs, ...);
 - :class:`clipself.models.siglip.SigLIPTower`: SigLIP / SigLIP2 (no CLS token, attention-pooling head).
