@@ -21,6 +21,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--model', required=True, help='open_clip model name, e.g. EVA02-B-16, ViT-B-16, ViT-Tiny-8')
     p.add_argument('--pretrained', help='local checkpoint file (default: random weights, for tests only)')
+    p.add_argument('--tokenizer', default=None,
+                   help='folder of a Hugging Face tokenizer (SigLIP, SigLIP2; default: the checkpoint\'s folder when it '
+                        'holds one; docs/siglip.md)')
     p.add_argument('--classes', required=True, help=f'{", ".join(list_vocabularies())} or FILE.txt')
     p.add_argument('--out', required=True, help='output .pt file')
     p.add_argument('--templates', default='vild', choices=sorted(TEMPLATE_SETS),
@@ -37,7 +40,7 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as e:
         sys.exit(f'error: {e}')
     print(f'vocabulary {vocab.name}: {len(vocab)} classes')
-    model = build_clip(args.model, pretrained=args.pretrained, device=args.device)
+    model = build_clip(args.model, pretrained=args.pretrained, device=args.device, tokenizer=args.tokenizer)
     if args.pretrained is None:
         print(f'warning: {args.model} has random weights (no --pretrained): the embeddings are meaningless')
     n_prompts = len(vocab) * len(TEMPLATE_SETS[args.templates])

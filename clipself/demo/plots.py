@@ -6,7 +6,8 @@ from typing import Dict
 from .settings import MODEL, ROOT, SCENE
 
 
-def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Dict[str, str], val_root: str):
+def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Dict[str, str], val_root: str,
+                  model_name: str = MODEL):
     """``loss_curves.png`` (``curves``: variant -> ``[(iteration, loss_cosine)]``) and ``dense_features_{1,2}.png``
     (the first two held-out scenes, the original CLIP vs the proposals student ``files_after['after']``)."""
     import matplotlib
@@ -30,8 +31,8 @@ def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Di
     fig.savefig(os.path.join(out_dir, 'loss_curves.png'), dpi=100)
     plt.close(fig)
 
-    before = build_clip(MODEL, pretrained=clip_path)
-    after = build_clip(MODEL, pretrained=files_after['after'])
+    before = build_clip(model_name, pretrained=clip_path)
+    after = build_clip(model_name, pretrained=files_after['after'])
     with open(os.path.join(val_root, 'annotations', 'instances.json')) as f:
         instances = json.load(f)
     names = {c['id']: c['name'] for c in instances['categories']}
@@ -46,13 +47,14 @@ def save_pictures(out_dir: str, curves: dict, clip_path: str, *, files_after: Di
         save_dense_figure(os.path.join(out_dir, f'dense_features_{i + 1}.png'), image, rows, queries)
 
 
-def save_detections(out_dir: str, detectors: Dict[str, str], image_dir: str, num: int = 3):
-    """``detections.png``: F-ViT's detections (score >= 0.3) on the first held-out scenes, one row per backbone."""
+def save_detections(out_dir: str, detectors: Dict[str, str], image_dir: str, num: int = 3, config: str = None):
+    """``detections.png``: F-ViT's detections (score >= 0.3) on the first held-out scenes, one row per backbone
+    (``config``: the detectors' config, default ``configs/fvit/fvit_demo_synthetic.py``)."""
     from PIL import Image
 
     from ..data.synthetic import SHAPES
     from ..det.inference import OpenVocabDetector
-    config = os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py')
+    config = config or os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py')
     images = sorted(os.listdir(image_dir))[:num]
     rows = []
     for tag, ckpt in detectors.items():

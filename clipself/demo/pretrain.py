@@ -85,29 +85,41 @@ def clip_record(path: str) -> dict:
         return {}
 
 
+LOSSES = ('clip', 'sigmoid')
+
+
 def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', steps: int = 900,
                        batch_size: int = 128, lr: float = 1e-3, pool: int = 8000, colour_p: float = 0.0,
-                       stuff_p: float = 0.0, seed: int = 0, init: Optional[str] = None,
+                       stuff_p: float = 0.0, seed: int = 0, init: Optional[str] = None, loss: str = 'clip',
                        log: Callable[[str], None] = logger.info) -> Dict[str, float]:
-    """Contrastive pre-training (open_clip's ClipLoss) on ``pool`` generated images; writes fp16 safetensors.
+    """Contrastive pre-training on ``pool`` generated images; writes fp16 safetensors.
+
+    ``loss``: ``'clip'`` (open_clip's ClipLoss: softmax over the batch, CLIP) or ``'sigmoid'`` (open_clip's
+    SigLipLoss: one sigmoid per image-text pair with the learned ``logit_bias``, SigLIP; the model needs a logit
+    bias, e.g. ``model_name='SigLIP-Small-8'``).
 
     ``init``: a CLIP file of ours to continue from (its own record is kept under ``'init'``), e.g. to teach a
     shape-only CLIP the background words at a low learning rate: contrastive training from scratch first sits on
     a plateau (loss ln(batch)) for a number of steps that varies from run to run.
     Returns the figures (zero-shot top-1 on 1000 held-out images, seconds, steps).
     """
-    from open_clip.loss import ClipLoss
+    from open_clip.loss import ClipLoss, SigLipLoss
+    if loss not in LOSSES:
+        raise ValueError(f'loss must be one of {LOSSES}, got {loss!r}')
     t0 = time.time()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_clip(model_name, pretrained=init).train()
+    if loss == 'sigmoid' and model.logit_bias is None:
+        raise ValueError(f'the sigmoid loss needs a model with a logit bias (a SigLIP one), {model_name} has none')
     images, labels, colours = captioned_images(rng, pool)
     held_images, held_labels, _ = captioned_images(np.random.default_rng(seed + 1), 1000)
     if stuff_p > 0:  # background-only images captioned with the texture's name: the stuff words (own streams)
         textures, texture_labels = texture_images(np.random.default_rng([seed, 2]), max(1, pool // 4))
         held_textures, held_texture_labels = texture_images(np.random.default_rng([seed, 3]), 200)
     log(f'[pretrain] {pool} training and 1000 held-out images generated in {time.time() - t0:.0f} s')
-    loss_fn = ClipLoss()
+    loss_fn = ClipLoss() if loss == 'clip' else SigLipLoss()
+    bias = () if loss == 'clip' else (model.clip.logit_bias,)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
@@ -131,15 +143,15 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
                 texts[j] = caption(BACKGROUNDS[int(texture_labels[t])], '', g, 0.0)
         img_f = model.encode_image(model.normalize_pixels(x))
         txt_f = model.encode_text(model.tokenize(texts))
-        loss = loss_fn(img_f, txt_f, model.clip.logit_scale.exp())
+        value = loss_fn(img_f, txt_f, model.clip.logit_scale.exp(), *bias)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
         opt.step()
         sched.step()
         with torch.no_grad():
             model.clip.logit_scale.clamp_(0, math.log(100))
         if step % 50 == 0 or step == steps - 1:
-            log(f'[pretrain] step {step + 1}/{steps} loss {loss.item():.3f} ({time.time() - t0:.0f} s)')
+            log(f'[pretrain] step {step + 1}/{steps} loss {value.item():.3f} ({time.time() - t0:.0f} s)')
     model.eval()
     acc = zero_shot_accuracy(model, held_images, held_labels, SHAPES)
     log(f'[pretrain] zero-shot shape top-1 on held-out images: {acc:.3f} (chance {1 / len(SHAPES):.3f})')
@@ -151,6 +163,8 @@ def pretrain_tiny_clip(out_path: str, *, model_name: str = 'EVA02-Small-8', step
     half = {k: v.half() if v.is_floating_point() else v for k, v in model.clip.state_dict().items()}
     figures = dict(zero_shot_top1=acc, steps=steps, batch_size=batch_size, lr=lr, pool=pool, colour_p=colour_p,
                    stuff_p=stuff_p, seconds=round(time.time() - t0), seed=seed, colours=len(COLOURS), **extra)
+    if loss != 'clip':  # the shipped file's record keeps its keys
+        figures['loss'] = loss
     if init is not None:
         figures['init'] = dict(file=os.path.basename(init), **clip_record(init))
     save_safetensors(half, out_path, model_name=model_name, extra=figures)
@@ -163,16 +177,16 @@ DEMO_CLIP_RECIPE = (dict(steps=900), dict(steps=300, lr=2e-4, stuff_p=0.2))
 
 
 def pretrain_demo_clip(out_path: str, *, seed: int = 0, recipe: Sequence[dict] = DEMO_CLIP_RECIPE,
-                       log: Callable[[str], None] = logger.info) -> Dict[str, float]:
-    """Run ``recipe``'s stages (``pretrain_tiny_clip`` keyword arguments), each continuing from the last, into
-    ``out_path`` (the earlier stages' files are temporary; their records stay in the file's ``'init'``).
-    Returns the last stage's figures."""
+                       log: Callable[[str], None] = logger.info, **common) -> Dict[str, float]:
+    """Run ``recipe``'s stages (``pretrain_tiny_clip`` keyword arguments, plus ``common`` ones for every stage, e.g.
+    ``model_name='SigLIP-Small-8', loss='sigmoid'``), each continuing from the last, into ``out_path`` (the earlier
+    stages' files are temporary; their records stay in the file's ``'init'``). Returns the last stage's figures."""
     import tempfile
     init, figures = None, {}
     with tempfile.TemporaryDirectory() as tmp:
         for k, stage in enumerate(recipe):
             path = out_path if k == len(recipe) - 1 else os.path.join(tmp, f'stage{k + 1}.safetensors')
             log(f'[pretrain] stage {k + 1}/{len(recipe)}: {stage}')
-            figures = pretrain_tiny_clip(path, seed=seed, init=init, log=log, **stage)
+            figures = pretrain_tiny_clip(path, seed=seed, init=init, log=log, **common, **stage)
             init = path
     return figures

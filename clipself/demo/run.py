@@ -20,6 +20,7 @@ import os
 import platform
 import shutil
 import time
+from functools import partial
 from typing import Callable, Dict, Optional
 
 import numpy as np
@@ -30,42 +31,49 @@ from .plots import save_detections, save_pictures
 from .report import write_report
 from .scheduler import plan_workers, run_in_parallel
 from .segmentation import segmentation_row
-from .settings import CROP, DEFAULT_VARIANTS, DEMO_CLIP, ENSEMBLE_ROWS, MODEL, NOVEL, ROOT, SCENE, SIZES, VARIANTS
-from .stages import (describe_distill, describe_fvit, distill_and_evaluate, export_paths, region_classification,
-                     train_and_evaluate_fvit)
+from .settings import CROP, DEFAULT_VARIANTS, DEMO_CLIP, ENSEMBLE_ROWS, NOVEL, ROOT, SCENE, SIZES, TOWERS, VARIANTS
+from .stages import (describe_distill, describe_fvit, distill_and_evaluate, export_paths, fvit_tower_config,
+                     region_classification, train_and_evaluate_fvit)
 
 logger = logging.getLogger(__name__)
 
 
 def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: bool = False,
-             clip: Optional[str] = None, all_variants: bool = False,
+             clip: Optional[str] = None, tower: str = 'eva02', all_variants: bool = False,
              log: Callable[[str], None] = logger.info) -> Dict:
     """Run the demo into ``out_dir``; returns the figures written to ``results.json`` (keys as
-    ``before.rois.thing.macc1``). ``all_variants``: every distillation variant of ``settings.VARIANTS`` (default:
-    ``DEFAULT_VARIANTS``; the fast variant: proposals only). ``log`` gets one line per step and per finished run
-    (default: this module's logger)."""
+    ``before.rois.thing.macc1``). ``log`` gets one line per step and per finished run (default: this module's
+    logger). ``tower``: ``'eva02'`` (the shipped EVA02-style CLIP) or ``'siglip'`` (the SigLIP-style
+    ``SigLIP-Small-8``, pre-trained with the sigmoid loss by this run unless ``clip`` names such a file).
+    ``all_variants``: every distillation variant of ``settings.VARIANTS`` (default: ``DEFAULT_VARIANTS``; the fast
+    variant: proposals only)."""
+    if tower not in TOWERS:
+        raise ValueError(f'tower must be one of {", ".join(TOWERS)}, got {tower!r}')
     from ..data.synthetic import SHAPES
     from ..det.datasets import ensure_synthetic_ov_coco
     from ..models import build_clip
     from ..models.text import build_text_embeddings
     from .pretrain import captioned_images, clip_record, pretrain_demo_clip, pretrain_tiny_clip, zero_shot_accuracy
+    model, loss = TOWERS[tower]['model'], TOWERS[tower]['loss']
     t0 = time.time()
     size = SIZES['fast' if fast else 'full']
     os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(seed)
-    res: Dict = dict(seed=seed, variant='fast' if fast else 'full', model=MODEL, scene_px=SCENE, crop_px=CROP,
+    res: Dict = dict(seed=seed, variant='fast' if fast else 'full', model=model, scene_px=SCENE, crop_px=CROP,
                      novel=list(NOVEL), **{k: v for k, v in size.items()})
 
-    clip_path = clip or DEMO_CLIP
+    clip_path = clip or (DEMO_CLIP if tower == 'eva02' else '')  # no shipped SigLIP-style file
     if retrain_clip or not os.path.isfile(clip_path):
         # without the shipped file a short pre-training keeps the demo within its time (a weaker CLIP, reported)
         clip_path = os.path.join(out_dir, 'demo_clip.safetensors')
-        if retrain_clip:
-            log('[demo] pre-training the tiny CLIP with the shipped recipe (about 17 minutes on 2 cores)')
-            pretrain_demo_clip(clip_path, seed=seed, log=log)
+        common = dict(model_name=model, loss=loss)
+        if retrain_clip or (tower != 'eva02' and not fast):
+            log(f'[demo] pre-training the tiny CLIP ({model}, {loss} loss) with the shipped recipe (about 17 minutes '
+                'on 2 cores)')
+            pretrain_demo_clip(clip_path, seed=seed, log=log, **common)
         else:
-            log('[demo] pre-training the tiny CLIP (150 steps): no shipped file found')
-            pretrain_tiny_clip(clip_path, steps=150, seed=seed, log=log)
+            log(f'[demo] pre-training the tiny CLIP ({model}, {loss} loss, 150 steps): no shipped file found')
+            pretrain_tiny_clip(clip_path, steps=150, seed=seed, log=log, **common)
     res['clip_weights'] = os.path.relpath(clip_path, ROOT) if clip_path.startswith(ROOT) else clip_path
     res['clip_pretraining'] = clip_record(clip_path)
 
@@ -81,12 +89,12 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
 
     zs_images, zs_labels, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
 
-    original = build_clip(MODEL, pretrained=clip_path)
+    original = build_clip(model, pretrained=clip_path)
     zs_text = build_text_embeddings(original, list(SHAPES))  # the text tower stays frozen
     zero_shot = (zs_images, zs_labels, SHAPES, zs_text)
     res['clip_zeroshot_top1'] = zero_shot_accuracy(original, zs_images, zs_labels, SHAPES, text=zs_text)
     log(f'[demo] CLIP zero-shot shape accuracy (image level): {res["clip_zeroshot_top1"]:.3f}')
-    before = region_classification(dict(model_name=MODEL, pretrained=clip_path), val_root, out_dir, 'before')
+    before = region_classification(dict(model_name=model, pretrained=clip_path), val_root, out_dir, 'before')
     res.update({f'before.{k}': v for k, v in before.items()})
     log(f'[demo] before distillation: rois {before["rois.thing.macc1"]:.1f} / crops {before["crops.thing.macc1"]:.1f}'
         f' / maskpool {before["maskpool.thing.macc1"]:.1f} (thing top-1) ({time.time() - t0:.0f} s)')
@@ -100,9 +108,10 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     log(f'[demo] distilling: {", ".join(variants)} ({size["epochs"]} epochs of {size["train_images"]} scenes each);'
         f' F-ViT: {size["fvit_epochs"]} epoch(s) per backbone')
     tasks = {v: (distill_and_evaluate, v, clip_path, train_root, val_root, out_dir, size, seed, zero_shot,
-                 not fast and v in ENSEMBLE_ROWS) for v in variants}
-    tasks.update({f'fvit_{tag}': (train_and_evaluate_fvit, tag, clips[tag], data, generate, out_dir,
-                                  size['fvit_epochs'], seed)
+                 not fast and v in ENSEMBLE_ROWS, model) for v in variants}
+    fvit_config = None if tower == 'eva02' else fvit_tower_config(out_dir, model, TOWERS[tower]['pixel_norm'])
+    fvit = partial(train_and_evaluate_fvit, config=fvit_config)
+    tasks.update({f'fvit_{tag}': (fvit, tag, clips[tag], data, generate, out_dir, size['fvit_epochs'], seed)
                   for tag in ('distilled', 'original')})  # the distilled one first, as soon as 'after' is done
 
     def report_run(name: str, result) -> None:
@@ -123,12 +132,12 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     log(f'[demo] distillation and F-ViT done ({time.time() - t0:.0f} s)')
 
     res.update(segmentation_row(out_dir, {'before': clip_path, 'after': export_paths(out_dir)['after']},
-                                num_images=size['seg_images'], seed=seed, log=log))
+                                num_images=size['seg_images'], seed=seed, log=log, model_name=model))
 
     detectors = {tag: os.path.join(out_dir, f'fvit_{tag}', f'epoch_{size["fvit_epochs"]}.pth') for tag in clips}
 
-    save_pictures(out_dir, curves, clip_path, files_after=export_paths(out_dir), val_root=val_root)
-    save_detections(out_dir, detectors, os.path.join(val_root, 'images'))
+    save_pictures(out_dir, curves, clip_path, files_after=export_paths(out_dir), val_root=val_root, model_name=model)
+    save_detections(out_dir, detectors, os.path.join(val_root, 'images'), config=fvit_config)
     res['seconds'] = round(time.time() - t0)
     res['machine'] = (f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; distillation and '
                       f'F-ViT runs in {procs} process(es) of {threads} thread(s)')

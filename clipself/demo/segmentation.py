@@ -11,7 +11,7 @@ SEG_SEED_OFFSET = 1000  # the segmentation scenes come from their own random str
 
 
 def segmentation_row(out_dir: str, clips: Dict[str, str], *, num_images: int, seed: int,
-                     log: Callable[[str], None]) -> Dict[str, float]:
+                     log: Callable[[str], None], model_name: str = MODEL) -> Dict[str, float]:
     """mIoU (%) of each CLIP file in ``clips`` (tag -> path, e.g. ``before`` / ``after``) on ``num_images``
     generated scenes, whole-image inference with CLIPSelf's attention-free last block; returns
     ``{'seg.{tag}.miou': float}`` and draws the first scenes of every tag into ``{out_dir}/segmentation.png``."""
@@ -20,7 +20,7 @@ def segmentation_row(out_dir: str, clips: Dict[str, str], *, num_images: int, se
     from ..models.text import build_text_embeddings
     res, runs, text = {}, {}, None
     for tag, path in clips.items():
-        model = build_clip(MODEL, pretrained=path)
+        model = build_clip(model_name, pretrained=path)
         if text is None:  # the text tower is frozen during distillation: one set of class embeddings serves all
             text = build_text_embeddings(model, list(SEMANTIC_CLASSES))
         runs[tag] = synthetic_semantic_miou(model, text, num_images=num_images, seed=seed + SEG_SEED_OFFSET,

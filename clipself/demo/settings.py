@@ -4,6 +4,12 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEMO_CLIP = os.path.join(ROOT, 'assets', 'demo_clip_eva02-small-8.safetensors')
 MODEL = 'EVA02-Small-8'
+# the demo's towers: the shipped EVA02-style CLIP (default) or a SigLIP-style one pre-trained with the sigmoid loss
+# (no shipped file: pre-trained by the run, or passed with --clip); pixel normalisation on the 0-255 scale for F-ViT
+TOWERS = {
+    'eva02': dict(model=MODEL, loss='clip', pixel_norm=None),  # None: the F-ViT config's (CLIP's)
+    'siglip': dict(model='SigLIP-Small-8', loss='sigmoid', pixel_norm=([127.5] * 3, [127.5] * 3)),
+}
 SCENE = 192           # scenes are 192 x 192 px: the student sees a 24 x 24 token grid
 CROP = 64             # the CLIP's pre-training size
 NOVEL = ('star', 'ring')

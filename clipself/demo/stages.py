@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -43,11 +43,12 @@ def region_classification(clip: dict, val_root: str, work_dir: str, tag: str) ->
 
 
 def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_dir: str, size: dict,
-            seed: int) -> str:
-    """One CLIPSelf run (``configs/clipself/clipself_tiny_synthetic.py`` with the demo CLIP); returns its work dir."""
+            seed: int, model: str = MODEL) -> str:
+    """One CLIPSelf run (``configs/clipself/clipself_tiny_synthetic.py`` with the demo CLIP, a ``model`` file);
+    returns its work dir."""
     from mmengine.runner import Runner
     cfg = _config('clipself_tiny_synthetic.py')
-    cfg.model.clip = dict(model_name=MODEL, pretrained=clip_path)
+    cfg.model.clip = dict(model_name=model, pretrained=clip_path)
     cfg.model.loss_image_weight = settings['loss_image_weight']
     cfg.model.loss_image_crops = settings.get('loss_image_crops')
     cfg.model.cache_teacher = True  # 320 scenes x ~23 boxes: each proposal's teacher embedding computed once
@@ -77,10 +78,10 @@ def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_
 
 
 def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, epochs: int, seed: int, *,
-               tag: str) -> Dict[str, float]:
-    """Train F-ViT (``configs/fvit/fvit_demo_synthetic.py``) on the base classes of the demo's scenes
-    (``data_root``, written by ``ensure_synthetic_ov_coco(data_root, **generate)``) with ``clip_path`` frozen as
-    its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ...,
+               tag: str, config: Optional[str] = None) -> Dict[str, float]:
+    """Train F-ViT (``config``, default ``configs/fvit/fvit_demo_synthetic.py``) on the base classes of the demo's
+    scenes (``data_root``, written by ``ensure_synthetic_ov_coco(data_root, **generate)``) with ``clip_path`` frozen
+    as its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ...,
     'class.star.ap50': ...}`` (%)."""
     from mmdet.utils import register_all_modules
     from mmengine.registry import DefaultScope
@@ -102,7 +103,7 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
         'experiment_name': f'demo_fvit_{tag}',
         'val_evaluator.outfile_prefix': os.path.join(work_dir, f'fvit_{tag}', 'val'),  # per-class AP50
     }
-    cfg = prepare_config(os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
+    cfg = prepare_config(config or os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
                          work_dir=os.path.join(work_dir, f'fvit_{tag}'), cfg_options=opts)
     shutil.rmtree(cfg.work_dir, ignore_errors=True)
     with DefaultScope.overwrite_default_scope('mmdet'):
@@ -116,43 +117,56 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
     return out
 
 
+def fvit_tower_config(out_dir: str, model: str, pixel_norm) -> str:
+    """``configs/fvit/fvit_demo_synthetic.py`` with another tower (``model``, its ``(mean, std)`` on the 0-255 scale),
+    written to ``{out_dir}/fvit_demo_synthetic_{model}.py``: the config the demo's
+    F-ViT runs train and the detection pictures rebuild the detector from."""
+    mean, std = pixel_norm
+    path = os.path.join(out_dir, f'fvit_demo_synthetic_{model}.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py')!r}]\n"
+                f"model = dict(backbone=dict(model_name={model!r}), data_preprocessor=dict(mean={list(mean)!r}, "
+                f"std={list(std)!r}))\n")
+    return path
+
+
 def distill_and_evaluate(variant: str, clip_path: str, train_root: str, val_root: str, out_dir: str, size: dict,
-                         seed: int, zero_shot: tuple, with_ensemble: bool) -> tuple:
+                         seed: int, zero_shot: tuple, with_ensemble: bool, model: str = MODEL) -> tuple:
     """One distillation variant, its exports evaluated (region classification, image zero-shot):
     ``(figures keyed '{variant}.rois.thing.macc1' ..., loss curve [(step, loss)])``."""
     from ..models import build_clip
     from .pretrain import zero_shot_accuracy
     t1 = time.time()
-    run_dir = distill(variant, VARIANTS[variant], clip_path, train_root, out_dir, size, seed)
+    run_dir = distill(variant, VARIANTS[variant], clip_path, train_root, out_dir, size, seed, model)
     res = {f'seconds.distill_{variant}': round(time.time() - t1)}
-    files = export_student(run_dir, size['epochs'])
+    files = export_student(run_dir, size['epochs'], model)
     if not with_ensemble:
         files.pop('ensemble')
     images, labels, classes, text = zero_shot
     for kind, path in files.items():
         prefix = variant if kind == 'student' else f'{variant}_ensemble'
-        metrics = region_classification(dict(model_name=MODEL, pretrained=path), val_root, out_dir, prefix)
+        metrics = region_classification(dict(model_name=model, pretrained=path), val_root, out_dir, prefix)
         res.update({f'{prefix}.{k}': v for k, v in metrics.items()})
-        res[f'{prefix}.clip_zeroshot_top1'] = zero_shot_accuracy(build_clip(MODEL, pretrained=path), images, labels,
+        res[f'{prefix}.clip_zeroshot_top1'] = zero_shot_accuracy(build_clip(model, pretrained=path), images, labels,
                                                                  classes, text=text)
     return res, loss_curve(run_dir)
 
 
-def train_and_evaluate_fvit(tag: str, *args) -> Dict[str, float]:
+def train_and_evaluate_fvit(tag: str, *args, config: Optional[str] = None) -> Dict[str, float]:
     """:func:`train_fvit` timed: ``{'fvit.novel_ap50.{tag}': ..., 'seconds.fvit_{tag}': ...}``."""
     t1 = time.time()
-    metrics = train_fvit(*args, tag=tag)
+    metrics = train_fvit(*args, tag=tag, config=config)
     return {**{f'fvit.{k}.{tag}': v for k, v in metrics.items()}, f'seconds.fvit_{tag}': round(time.time() - t1)}
 
 
-def export_student(run_dir: str, epochs: int) -> Dict[str, str]:
+def export_student(run_dir: str, epochs: int, model: str = MODEL) -> Dict[str, str]:
     """``{'student': alpha 1 export, 'ensemble': the run's own export (alpha 0.7)}``."""
     from ..distill import export_clip
     from ..engine.patches import allow_mmengine_checkpoints
     allow_mmengine_checkpoints()  # the runner's checkpoint, loaded with weights_only=True
     ckpt = torch.load(os.path.join(run_dir, f'epoch_{epochs}.pth'), map_location='cpu', weights_only=True)
     student = os.path.join(run_dir, 'exported', 'student.safetensors')
-    export_clip(ckpt['state_dict'], student, model_name=MODEL, alpha=1.0)
+    export_clip(ckpt['state_dict'], student, model_name=model, alpha=1.0)
     return dict(student=student, ensemble=os.path.join(run_dir, 'exported', f'epoch_{epochs}.safetensors'))
 
 

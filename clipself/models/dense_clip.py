@@ -39,8 +39,21 @@ class DenseCLIP(nn.Module):
 
     @property
     def embed_dim(self) -> int:
-        return self.clip.text_projection.shape[1] if hasattr(self.clip, 'text_projection') \
-            else self.clip.text.text_projection.shape[1]
+        proj = self.clip.text_projection if hasattr(self.clip, 'text_projection') else self.clip.text.text_projection
+        return proj.out_features if isinstance(proj, nn.Linear) else proj.shape[1]  # SigLIP: a Linear with bias
+
+    @property
+    def logit_scale(self) -> float:
+        """The CLIP's learned temperature ``exp(logit_scale)`` (its image-text logits are ``scale * cos``)."""
+        return float(self.clip.logit_scale.detach().exp())
+
+    @property
+    def logit_bias(self) -> Optional[float]:
+        """SigLIP's learned logit bias (its pair probability is ``sigmoid(scale * cos + bias)``); None for softmax
+        CLIPs. clipself's classifiers take an argmax or a softmax over classes, where a bias shared by all classes
+        cancels (docs/siglip.md)."""
+        bias = getattr(self.clip, 'logit_bias', None)
+        return None if bias is None else float(bias.detach())
 
     @property
     def image_size(self):
@@ -99,6 +112,9 @@ class DenseCLIP(nn.Module):
         attention-free block), ``'qq'`` or ``'csa'`` (DeCLIP's decoupled block) or a ``dict(kind=..., scale=...,
         rope=...)``. ``build_clip`` sets it from its ``dense_mode`` argument or the checkpoint's record."""
         mode = DenseMode.parse(mode)
+        if mode.decoupled and self.tower.num_prefix_tokens == 0:
+            raise ValueError(f'dense_mode {mode} replaces the last block of a CLS-token tower; {self.model_name} is a '
+                             'SigLIP-style tower whose dense path replaces the attention-pooling head instead')
         variants = get_variants(self.clip.visual)
         if mode.decoupled and variants is not None and variants.conv_for(self.tower.num_blocks - 1) is not None:
             raise ValueError(f'dense_mode {mode} replaces the last block, which has a convolution branch: keep the '
@@ -112,13 +128,14 @@ class DenseCLIP(nn.Module):
 
     # -- image side -----------------------------------------------------------------------------------
     def encode_image(self, images: torch.Tensor, normalize: bool = True) -> torch.Tensor:
-        """The CLS ("crop") embedding: ``[B, 3, H, W] -> [B, D]``; all blocks attend globally.
+        """The CLS ("crop") embedding: ``[B, 3, H, W] -> [B, D]``; all blocks attend globally (SigLIP towers: the
+        attention-pooled embedding).
 
         At the pre-training size this equals open_clip's ``encode_image``; other sizes get resized
         position encodings as in :meth:`encode_dense`.
         """
         tokens, _, _ = self.tower.forward_tokens(images, dense=False)
-        x = self.tower.head(tokens[:, 0])  # shape: [B, D]
+        x = self.tower.pool(tokens)  # shape: [B, D]; the CLS token's head (SigLIP: attention pooling)
         return F.normalize(x, dim=-1) if normalize else x
 
     def encode_dense(self, images: torch.Tensor, normalize: bool = True, *, last_block=None) -> torch.Tensor:
@@ -126,13 +143,15 @@ class DenseCLIP(nn.Module):
 
         Blocks 0..L-2 attend globally; the last block runs without query-key attention (or as the decoupled block
         of :attr:`dense_mode`); the CLS token is dropped and the final norm + projection apply to every patch token.
-        Remainder pixels on the right/bottom (``H % p``, ``W % p``) are dropped. ``last_block`` (a
+        SigLIP towers (no CLS token): every block attends and the attention-pooling head runs without attention on
+        every token (:mod:`clipself.models.siglip`). Remainder pixels on the right/bottom (``H % p``, ``W % p``) are
+        dropped. ``last_block`` (a
         :class:`~clipself.models.last_block.LastBlock`) replaces the last block by a variant of the training-free
         segmentation literature; None (the model's :attr:`dense_mode`) is the default everywhere else.
         """
         last_block = self.dense_block if last_block is None else last_block
         tokens, (h, w), _ = self.tower.forward_tokens(images, dense=True, last_block=last_block)
-        return self.dense_head(tokens[:, 1:], (h, w), normalize=normalize)
+        return self.dense_head(tokens[:, self.tower.num_prefix_tokens:], (h, w), normalize=normalize)
 
     def dense_head(self, tokens: torch.Tensor, grid_hw: Sequence[int], normalize: bool = True) -> torch.Tensor:
         """The tail of :meth:`encode_dense`: patch tokens of the dense path's last block ``[B, h*w, C]`` (CLS
@@ -152,7 +171,8 @@ class DenseCLIP(nn.Module):
         F-ViT taps)."""
         _, (h, w), outs = self.tower.forward_tokens(images, dense=dense_last, out_indices=out_indices,
                                                     last_block=self.dense_block)
-        return [o[:, 1:].transpose(1, 2).reshape(o.shape[0], -1, h, w).contiguous() for o in outs]
+        p = self.tower.num_prefix_tokens
+        return [o[:, p:].transpose(1, 2).reshape(o.shape[0], -1, h, w).contiguous() for o in outs]
 
     def roi_features(self, dense: torch.Tensor, boxes: Sequence[torch.Tensor], **kwargs) -> torch.Tensor:
         """:func:`clipself.models.roi_features` with this model's patch size: boxes xyxy in input pixels."""

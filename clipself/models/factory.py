@@ -14,6 +14,8 @@ from .checkpoint import CheckpointError, load_state_dict_into, read_checkpoint
 from .dense_clip import DenseCLIP
 from .dense_mode import DenseMode
 from .fake_quant import apply_quantization
+from .siglip import SIGLIP_MEAN, SIGLIP_STD, is_siglip_config
+from .tokenizer import build_tokenizer
 from .towers import make_tower
 from .variants import attach_variants
 
@@ -25,6 +27,9 @@ KNOWN_FILES = {
     'EVA02-L-14-336': 'checkpoints/EVA02_CLIP_L_336_psz14_s6B.pt',
     'ViT-B-16': 'checkpoints/ViT-B-16.pt',
     'ViT-L-14-336': 'checkpoints/ViT-L-14-336px.pt',
+    # the files of the Hugging Face repositories timm/<name> (weights and tokenizer in one folder)
+    **{name: f'checkpoints/{name}/open_clip_model.safetensors'
+       for name in ('ViT-B-16-SigLIP2', 'ViT-B-16-SigLIP2-384', 'ViT-B-16-SigLIP2-512', 'ViT-B-16-SigLIP')},
 }
 
 
@@ -82,13 +87,14 @@ def _dense_mode(requested, extra: dict, path: Optional[str]) -> DenseMode:
 def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = None, *,
                device: Union[str, torch.device] = 'cpu', quick_gelu: Optional[bool] = None,
                window_attention: Optional[dict] = None, residual_attention: Optional[dict] = None,
-               conv_branch: Optional[dict] = None, dense_mode=None) -> DenseCLIP:
+               conv_branch: Optional[dict] = None, dense_mode=None,
+               tokenizer: Optional[Union[str, os.PathLike]] = None) -> DenseCLIP:
     """Build a CLIP with dense features.
 
     Args:
         model_name: an open_clip architecture (``'EVA02-B-16'``, ``'EVA02-L-14-336'``, ``'ViT-B-16'``,
-            ``'ViT-L-14-336'``, ``'ViT-B-16-quickgelu'``, ...) or a clipself tiny one (``'ViT-Tiny-8'``,
-            ``'EVA02-Tiny-8'``).
+            ``'ViT-L-14-336'``, ``'ViT-B-16-quickgelu'``, ``'ViT-B-16-SigLIP2'``, ...) or a clipself tiny one
+            (``'ViT-Tiny-8'``, ``'EVA02-Tiny-8'``, ``'SigLIP-Tiny-8'``).
         pretrained: path of a local checkpoint in any supported format (see
             :mod:`clipself.models.checkpoint`); None leaves the weights randomly initialised.
         quick_gelu: force QuickGELU on/off; by default OpenAI checkpoints switch it on (their weights
@@ -101,6 +107,10 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
             beside the attention of those blocks, zero-initialised (:mod:`clipself.models.conv_branch`).
             Both options add weights under ``visual.clipself_variants.``: a checkpoint without them loads
             (they keep their initial values), a checkpoint with them needs the same options.
+        tokenizer: a local folder with the Hugging Face tokenizer of models that name one (SigLIP, SigLIP2); by
+            default the checkpoint's folder when it holds tokenizer files. Without one such a model builds and
+            encodes images; ``tokenize`` then raises an error saying where to put the files
+            (:mod:`clipself.models.tokenizer`). Nothing is downloaded.
     Returns:
         A :class:`DenseCLIP` in eval mode; ``model.load_report`` says what was loaded.
     Raises:
@@ -129,9 +139,14 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
         quick_gelu = fmt in ('openai', 'openai_jit') and not model_name.endswith('-quickgelu')
         if quick_gelu:
             logger.info('%s holds OpenAI weights: using QuickGELU (as %s-quickgelu)', path, model_name)
+    text_tokenizer = build_tokenizer(model_name, tokenizer, checkpoint=path)  # bad folders fail before the build
+    # SigLIP towers were trained on pixels normalised with mean = std = 0.5 (open_clip records it with its
+    # pretrained tags only, and no tag is used here)
+    siglip = is_siglip_config(open_clip.get_model_config(model_name))
+    preprocess = dict(mean=SIGLIP_MEAN, std=SIGLIP_STD) if siglip else None
     with _quiet_open_clip():
         clip = open_clip.create_model(model_name, pretrained=None, device='cpu',
-                                      force_quick_gelu=bool(quick_gelu))
+                                      force_quick_gelu=bool(quick_gelu), force_preprocess_cfg=preprocess)
     if residual_attention is not None or conv_branch is not None:
         tower = make_tower(clip.visual)
         attach_variants(clip.visual, num_blocks=tower.num_blocks, width=tower.width,
@@ -145,7 +160,7 @@ def build_clip(model_name: str, pretrained: Optional[Union[str, os.PathLike]] = 
     if quantization:  # a tools/quantize.py file: its weights are quantised; the activation quantisers come back
         apply_quantization(clip.visual, quantization)
         logger.info('%s: quantised image tower (%d linears)', path, len(quantization['layers']))
-    model = DenseCLIP(clip=clip, model_name=name, tokenizer=open_clip.get_tokenizer(model_name))
+    model = DenseCLIP(clip=clip, model_name=name, tokenizer=text_tokenizer)
     model.load_report = report
     model.set_dense_mode(_dense_mode(dense_mode, extra, path))
     if window_attention:

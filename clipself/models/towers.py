@@ -10,9 +10,10 @@ Options from the literature (ReViT residual attention, ViTAEv2 convolution branc
 ``x + attention branch [+ conv branch]``, then ``x + MLP branch`` (:meth:`DenseTower.attn_branch`,
 :meth:`DenseTower.mlp_branch`, :meth:`DenseTower.value_branch`).
 
-Two families are supported:
+Three families are supported:
 - :class:`EvaTower`: open_clip's timm-based EVA02 towers (``timm.models.eva.Eva``, RoPE + abs pos embed);
-- :class:`OpenAITower`: open_clip's own ``VisionTransformer`` (OpenAI CLIP ViTs, LAION ViTs, ...).
+- :class:`OpenAITower`: open_clip's own ``VisionTransformer`` (OpenAI CLIP ViTs, LAION ViTs, ...);
+- :class:`clipself.models.siglip.SigLIPTower`: SigLIP / SigLIP2 (no CLS token, attention-pooling head).
 """
 from abc import ABC, abstractmethod
 from functools import partial
@@ -44,6 +45,7 @@ class DenseTower(ABC):
     grad_checkpointing: bool = False
     window_size: int = 0            # > 0: blocks in ``window_blocks`` attend within ws x ws token windows
     window_blocks: frozenset = frozenset()
+    num_prefix_tokens: int = 1      # tokens before the patch tokens (the CLS token); SigLIP towers have none
 
     def set_window_attention(self, window_size: int = 0, blocks: Sequence[int] = ()) -> None:
         """Local window attention in the given blocks (``window_size=0``: global attention everywhere)."""
@@ -161,6 +163,11 @@ class DenseTower(ABC):
     @abstractmethod
     def head(self, tokens: torch.Tensor) -> torch.Tensor:
         """Final norm + projection to the CLIP space: ``[..., C] -> [..., D]`` (not normalised)."""
+
+    def pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The image embedding from the last block's tokens ``[B, N, C] -> [B, D]`` (not normalised): the CLS token's
+        :meth:`head`."""
+        return self.head(tokens[:, 0])
 
 
 class EvaTower(DenseTower):
@@ -373,6 +380,10 @@ def make_tower(visual: nn.Module) -> DenseTower:
         return EvaTower(visual)
     if type(visual).__name__ == 'VisionTransformer' and hasattr(visual, 'conv1'):
         return OpenAITower(visual)
+    from .siglip import SigLIPTower, is_siglip_visual  # it subclasses DenseTower
+    if is_siglip_visual(visual):
+        return SigLIPTower(visual)
     kind = type(trunk).__name__ if trunk is not None else type(visual).__name__
     raise ValueError(f'no dense-feature path for image tower {kind}: supported are open_clip '
-                     'VisionTransformer (OpenAI-style ViTs) and timm Eva (EVA02-CLIP) towers')
+                     'VisionTransformer (OpenAI-style ViTs), timm Eva (EVA02-CLIP) and timm ViTs with an attention-'
+                     'pooling head (SigLIP, SigLIP2) towers')

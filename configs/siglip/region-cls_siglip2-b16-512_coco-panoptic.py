@@ -1,0 +1,10 @@
+# Zero-shot region classification (CLIPSelf protocol) of SigLIP2 ViT-B/16 at 512 px on COCO panoptic val2017.
+#   python tools/test.py configs/siglip/region-cls_siglip2-b16-512_coco-panoptic.py checkpoints/ViT-B-16-SigLIP2-512/open_clip_model.safetensors
+#   python tools/test.py configs/siglip/region-cls_siglip2-b16-512_coco-panoptic.py work_dirs/clipself_siglip2-b16-512_coco-patches_6e/exported/epoch_6.safetensors
+# The text tower tokenizes with the tokenizer in checkpoints/ViT-B-16-SigLIP2-512/ (needs `transformers`).
+_base_ = ['../clipself/region-cls_vit-b16_coco-panoptic.py']
+
+model = dict(clip=dict(model_name='ViT-B-16-SigLIP2-512', pretrained='checkpoints/ViT-B-16-SigLIP2-512/open_clip_model.safetensors',
+              tokenizer='checkpoints/ViT-B-16-SigLIP2-512'))
+val_dataloader = dict(dataset=dict(dense_size=1024, crop_size=512))
+test_dataloader = val_dataloader

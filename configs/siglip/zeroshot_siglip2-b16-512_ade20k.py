@@ -1,0 +1,9 @@
+# Training-free open-vocabulary segmentation (ade20k) with SigLIP2 ViT-B/16 at 512 px: the literature's protocol of
+# configs/seg/zeroshot_vit-b16_ade20k.py (224 px windows, stride 112) with the SigLIP dense path and normalisation.
+#   python tools/test.py configs/siglip/zeroshot_siglip2-b16-512_ade20k.py checkpoints/ViT-B-16-SigLIP2-512/open_clip_model.safetensors
+_base_ = ['../seg/zeroshot_vit-b16_ade20k.py']
+model = dict(
+    data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3),  # SigLIP's normalisation, 0-255 scale
+    clip=dict(model_name='ViT-B-16-SigLIP2-512', pretrained='checkpoints/ViT-B-16-SigLIP2-512/open_clip_model.safetensors',
+              tokenizer='checkpoints/ViT-B-16-SigLIP2-512'),
+)

@@ -1,0 +1,40 @@
+"""The shapes world's SigLIP-style tower: pre-training with the sigmoid loss, and the demo's tower option."""
+import pytest
+from safetensors import safe_open
+
+from clipself.demo import run_demo
+from clipself.demo.pretrain import clip_record, pretrain_tiny_clip
+from clipself.models import build_clip
+
+
+def test_sigmoid_pretraining_learns_the_logit_bias_and_records_the_loss(tmp_path):
+    out = str(tmp_path / 'siglip.safetensors')
+    figures = pretrain_tiny_clip(out, model_name='SigLIP-Tiny-8', loss='sigmoid', steps=3, batch_size=8, pool=16,
+                                 lr=1e-2, log=lambda s: None)
+    assert figures['loss'] == 'sigmoid' and clip_record(out)['loss'] == 'sigmoid'
+    with safe_open(out, 'pt') as f:
+        assert f.metadata()['model_name'] == 'SigLIP-Tiny-8'
+    model = build_clip('SigLIP-Tiny-8', pretrained=out)
+    assert model.logit_bias != -10.0  # trained (SigLIP's bias has a gradient only under the sigmoid loss)
+
+
+def test_sigmoid_loss_needs_a_logit_bias_and_losses_are_named(tmp_path):
+    with pytest.raises(ValueError, match='logit bias'):
+        pretrain_tiny_clip(str(tmp_path / 'x.safetensors'), model_name='EVA02-Tiny-8', loss='sigmoid', steps=1,
+                           pool=4, batch_size=2)
+    with pytest.raises(ValueError, match='loss must be one of'):
+        pretrain_tiny_clip(str(tmp_path / 'x.safetensors'), model_name='EVA02-Tiny-8', loss='softmax', steps=1)
+
+
+def test_demo_tower_option_is_checked(tmp_path):
+    with pytest.raises(ValueError, match='tower must be one of'):
+        run_demo(str(tmp_path), tower='resnet', log=lambda s: None)
+
+
+def test_fvit_config_of_the_siglip_tower(tmp_path):
+    from mmengine.config import Config
+    from clipself.demo.settings import TOWERS
+    from clipself.demo.stages import fvit_tower_config
+    cfg = Config.fromfile(fvit_tower_config(str(tmp_path), 'SigLIP-Small-8', TOWERS['siglip']['pixel_norm']))
+    assert cfg.model.backbone.model_name == 'SigLIP-Small-8' and cfg.model.backbone.out_indices == [1, 2, 3, 5]
+    assert cfg.model.data_preprocessor.mean == [127.5] * 3 and cfg.model.data_preprocessor.fixed_size == (192, 192)
