@@ -10,7 +10,9 @@ from .catseg_segmentor import CATSegSegmentor
 from .datasets import (ADE847Dataset, COCOObjectDataset, PascalContext459Dataset, PascalVOC20Dataset,
                        coco_object_labels)
 from .segmentor import ZeroShotSegmentor, class_file
+from .synthetic import SyntheticSceneSegDataset
 from .transforms import LoadCheckedAnnotations
 
 __all__ = ['ZeroShotSegmentor', 'CATSegSegmentor', 'class_file', 'PascalVOC20Dataset', 'COCOObjectDataset', 'ADE847Dataset',
-           'PascalContext459Dataset', 'coco_object_labels', 'LoadCheckedAnnotations']
+           'PascalContext459Dataset', 'coco_object_labels', 'LoadCheckedAnnotations',
+           'SyntheticSceneSegDataset']

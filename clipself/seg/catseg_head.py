@@ -30,7 +30,8 @@ class CATSegHead(nn.Module):
         feature_hw: the dense grid ``(h, w)`` the head is built for (the CLIP input size / patch size).
         hidden_dim, appearance_dim, text_dim, num_heads, window_size, pooling, num_layers: CAT-Seg's
             ``HIDDEN_DIMS`` (128), ``APPEARANCE/TEXT_GUIDANCE_PROJ_DIM`` (128), ``NUM_HEADS`` (4),
-            ``WINDOW_SIZES`` (12), ``POOLING_SIZES`` (2, 2), ``NUM_LAYERS`` (2).
+            ``WINDOW_SIZES`` (12), ``POOLING_SIZES`` (2, 2; ``test_pooling`` (1, 1) in eval mode, as its
+            evaluation script sets), ``NUM_LAYERS`` (2).
         decoder_dims: channels of the two decoder stages (64, 32); guidance_dims: channels of the upsampled
             intermediate maps (256, 128); guidance_proj_dims: their projections (32, 16).
         max_classes: CAT-Seg's ``pad_len`` (256): classes are padded to it in the class attention, or the top
@@ -39,7 +40,8 @@ class CATSegHead(nn.Module):
 
     def __init__(self, *, clip_dim: int, vit_width: int, num_templates: int, feature_hw: Tuple[int, int],
                  hidden_dim: int = 128, appearance_dim: int = 128, text_dim: int = 128, num_heads: int = 4,
-                 window_size: int = 12, pooling: Sequence[int] = (2, 2), num_layers: int = 2,
+                 window_size: int = 12, pooling: Sequence[int] = (2, 2), test_pooling: Sequence[int] = (1, 1),
+                 num_layers: int = 2,
                  decoder_dims: Sequence[int] = (64, 32), guidance_dims: Sequence[int] = (256, 128),
                  guidance_proj_dims: Sequence[int] = (32, 16), max_classes: int = 256):
         super().__init__()
@@ -51,7 +53,7 @@ class CATSegHead(nn.Module):
         self.layers = nn.ModuleList([
             AggregationLayer(dim=hidden_dim, appearance_dim=appearance_dim, text_dim=text_dim, num_heads=num_heads,
                              window_size=window_size, feature_hw=self.feature_hw, pooling=tuple(pooling),
-                             pad_len=self.max_classes) for _ in range(num_layers)])
+                             test_pooling=tuple(test_pooling), pad_len=self.max_classes) for _ in range(num_layers)])
         # the intermediate ViT maps, upsampled 2x and 4x to the decoder's resolutions, then projected
         self.guidance_up = nn.ModuleList([
             nn.ConvTranspose2d(vit_width, guidance_dims[0], kernel_size=2, stride=2),

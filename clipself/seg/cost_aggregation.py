@@ -128,15 +128,18 @@ class ClassAggregation(nn.Module):
     """Linear attention across the classes at every position of the average-pooled cost embedding, with the text
     guidance concatenated to queries and keys; then an MLP; the result is upsampled back and added.
 
+    ``pooling`` applies in training, ``test_pooling`` in eval mode (CAT-Seg evaluates with ``(1, 1)``: no pooling).
     With fewer than ``pad_len`` classes the sequence is padded to ``pad_len`` with learned tokens (and learned
     guidance), so that the attention sees the same number of tokens whatever the vocabulary.
     """
 
-    def __init__(self, *, dim: int, guidance_dim: int, num_heads: int, pooling: Tuple[int, int], pad_len: int):
+    def __init__(self, *, dim: int, guidance_dim: int, num_heads: int, pooling: Tuple[int, int],
+                 test_pooling: Tuple[int, int], pad_len: int):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'hidden dim {dim} is not a multiple of the {num_heads} heads')
-        self.num_heads, self.pooling, self.pad_len = num_heads, tuple(pooling), int(pad_len)
+        self.num_heads, self.pad_len = num_heads, int(pad_len)
+        self.pooling, self.test_pooling = tuple(pooling), tuple(test_pooling)
         self.norm1 = nn.LayerNorm(dim)
         self.q = nn.Linear(dim + guidance_dim, dim)
         self.k = nn.Linear(dim + guidance_dim, dim)
@@ -149,7 +152,8 @@ class ClassAggregation(nn.Module):
     def forward(self, x: torch.Tensor, guidance: Optional[torch.Tensor]) -> torch.Tensor:
         """``x [B, K, h, w, C]``, ``guidance [B, K, G]`` or None -> ``[B, K, h, w, C]``."""
         b, k, h, w, c = x.shape
-        pooled = F.avg_pool2d(x.reshape(b * k, h, w, c).permute(0, 3, 1, 2), self.pooling)  # shape: [B*K, C, h', w']
+        pooling = self.pooling if self.training else self.test_pooling
+        pooled = F.avg_pool2d(x.reshape(b * k, h, w, c).permute(0, 3, 1, 2), pooling)  # shape: [B*K, C, h', w']
         hp, wp = pooled.shape[-2:]
         seq = pooled.view(b, k, c, hp * wp).permute(0, 3, 1, 2).reshape(b * hp * wp, k, c)  # shape: [B*h'*w', K, C]
         pad = self.pad_len - k if self.pad_token is not None else 0
@@ -176,12 +180,12 @@ class AggregationLayer(nn.Module):
     """One CAT-Seg aggregation layer: :class:`SpatialAggregation` then :class:`ClassAggregation`."""
 
     def __init__(self, *, dim: int, appearance_dim: int, text_dim: int, num_heads: int, window_size: int,
-                 feature_hw: Tuple[int, int], pooling: Tuple[int, int], pad_len: int):
+                 feature_hw: Tuple[int, int], pooling: Tuple[int, int], test_pooling: Tuple[int, int], pad_len: int):
         super().__init__()
         self.spatial = SpatialAggregation(dim=dim, guidance_dim=appearance_dim, num_heads=num_heads,
                                           window_size=window_size, feature_hw=feature_hw)
         self.classes = ClassAggregation(dim=dim, guidance_dim=text_dim, num_heads=num_heads, pooling=pooling,
-                                        pad_len=pad_len)
+                                        test_pooling=test_pooling, pad_len=pad_len)
 
     def forward(self, x: torch.Tensor, appearance: Optional[torch.Tensor], text: Optional[torch.Tensor]):
         """``x [B, K, h, w, C]``, ``appearance [B, h, w, Ga]``, ``text [B, K, Gt]`` -> ``[B, K, h, w, C]``."""

@@ -99,6 +99,15 @@ def write_dataset(key: str, root: str, *, h: int = 37, w: int = 52, values=(0, 1
         base = os.path.join(root, 'cityscapes')
         _img(f'{base}/leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png', h, w, seed)
         _label(f'{base}/gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_labelTrainIds.png', lab)
+    elif key in ('ade847', 'pc459'):  # detectron2 layouts, 16-bit .tif labels (255 is a class there, not ignored)
+        base = os.path.join(root, 'ADE20K_2021_17_01' if key == 'ade847' else 'VOCdevkit/VOC2010')
+        img, ann = (('images_detectron2/validation', 'annotations_detectron2/validation') if key == 'ade847'
+                    else ('JPEGImages', 'annotations_detectron2/pc459_val'))
+        _img(f'{base}/{img}/x_00000001.jpg', h, w, seed)
+        os.makedirs(f'{base}/{ann}', exist_ok=True)
+        wide = lab.astype(np.uint16)
+        wide[wide == 255] = 65535
+        Image.fromarray(wide).save(f'{base}/{ann}/x_00000001.tif')
     elif key == 'ade20k':
         base = os.path.join(root, 'ade/ADEChallengeData2016')
         _img(f'{base}/images/validation/ADE_val_00000001.jpg', h, w, seed)
