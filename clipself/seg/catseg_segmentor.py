@@ -80,7 +80,7 @@ class CATSegSegmentor(BaseSegmentor):
         self.guidance_blocks = [int(i) % n for i in guidance_blocks]
         self.finetune = finetune
         if finetune == 'attention':
-            train_query_value(self.clip)
+            train_query_value(self.clip, no_query=[self.clip.tower.blocks[-1].attn])
         else:
             self.clip.requires_grad_(False)
         self.test_classes = _classes(classes)

@@ -2,7 +2,7 @@
 (CAT-Seg's ``CLIP_FINETUNE: attention``) and, as its code does, the position embeddings."""
 import logging
 from functools import partial
-from typing import List
+from typing import List, Sequence
 
 import torch
 import torch.nn as nn
@@ -15,9 +15,12 @@ def _zero_key_rows(grad: torch.Tensor, width: int) -> torch.Tensor:
     return grad
 
 
-def train_query_value(clip: nn.Module, *, position: bool = True) -> List[str]:
+def train_query_value(clip: nn.Module, *, position: bool = True, no_query: Sequence[nn.Module] = ()) -> List[str]:
     """Freeze ``clip`` except the query and value projections of every attention (image and text towers) and,
     with ``position``, the position embeddings. Returns the names of the trainable parameters.
+
+    ``no_query``: attention modules whose separate query projection stays frozen (the image tower's last block, which
+    the dense path runs without attention: a trainable weight without gradient would stop DDP).
 
     Fused projections (``nn.MultiheadAttention.in_proj_weight/bias``: OpenAI image towers and every open_clip text
     tower; a timm ``EvaAttention`` with fused ``qkv``) train as a whole tensor whose key rows get a zero gradient
@@ -36,7 +39,8 @@ def train_query_value(clip: nn.Module, *, position: bool = True) -> List[str]:
         prefix = mname + '.' if mname else ''
         if isinstance(module, nn.MultiheadAttention):
             if module.in_proj_weight is None:
-                train(module.q_proj_weight, prefix + 'q_proj_weight')
+                if module not in no_query:
+                    train(module.q_proj_weight, prefix + 'q_proj_weight')
                 train(module.v_proj_weight, prefix + 'v_proj_weight')
             else:
                 train(module.in_proj_weight, prefix + 'in_proj_weight')
@@ -52,7 +56,7 @@ def train_query_value(clip: nn.Module, *, position: bool = True) -> List[str]:
                     if getattr(module, b, None) is not None:
                         train(getattr(module, b), prefix + b)
             else:
-                for proj in (module.q_proj, module.v_proj):
+                for proj in (module.v_proj,) if module in no_query else (module.q_proj, module.v_proj):
                     for pname, p in proj.named_parameters():
                         train(p, f'{prefix}{"q_proj" if proj is module.q_proj else "v_proj"}.{pname}')
     if position:
