@@ -13,6 +13,6 @@ from .segmentor import ZeroShotSegmentor, class_file
 from .synthetic import SyntheticSceneSegDataset
 from .transforms import LoadCheckedAnnotations
 
-__all__ = ['ZeroShotSegmentor', 'CATSegSegmentor', 'class_file', 'PascalVOC20Dataset', 'COCOObjectDataset', 'ADE847Dataset',
-           'PascalContext459Dataset', 'coco_object_labels', 'LoadCheckedAnnotations',
+__all__ = ['ZeroShotSegmentor', 'CATSegSegmentor', 'class_file', 'PascalVOC20Dataset', 'COCOObjectDataset',
+           'ADE847Dataset', 'PascalContext459Dataset', 'coco_object_labels', 'LoadCheckedAnnotations',
            'SyntheticSceneSegDataset']

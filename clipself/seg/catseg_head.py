@@ -1,5 +1,5 @@
 """CAT-Seg's head: cost volume, per-class embedding, aggregation layers, guided upsampling decoder."""
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -61,7 +61,8 @@ class CATSegHead(nn.Module):
         self.guidance_proj = nn.ModuleList([
             nn.Sequential(nn.Conv2d(d, p, 3, padding=1), nn.ReLU()) for d, p in zip(guidance_dims, guidance_proj_dims)])
         self.decoder = nn.ModuleList([
-            GuidedUpsample(in_channels=hidden_dim, out_channels=decoder_dims[0], guidance_channels=guidance_proj_dims[0]),
+            GuidedUpsample(in_channels=hidden_dim, out_channels=decoder_dims[0],
+                           guidance_channels=guidance_proj_dims[0]),
             GuidedUpsample(in_channels=decoder_dims[0], out_channels=decoder_dims[1],
                            guidance_channels=guidance_proj_dims[1])])
         self.out = nn.Conv2d(decoder_dims[1], 1, 3, padding=1)

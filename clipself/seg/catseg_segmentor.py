@@ -76,7 +76,8 @@ class CATSegSegmentor(BaseSegmentor):
         self.clip = build_clip(**clip)
         n = self.clip.tower.num_blocks
         if not all(-n <= i < n for i in guidance_blocks):
-            raise ValueError(f'guidance_blocks {list(guidance_blocks)} outside the {n} blocks of {self.clip.model_name}')
+            raise ValueError(f'guidance_blocks {list(guidance_blocks)} outside the {n} blocks of '
+                             f'{self.clip.model_name}')
         self.guidance_blocks = [int(i) % n for i in guidance_blocks]
         self.finetune = finetune
         if finetune == 'attention':

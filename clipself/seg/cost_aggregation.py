@@ -116,7 +116,8 @@ class SpatialAggregation(nn.Module):
 
 
 def linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Linear attention ("Transformers are RNNs", feature map ``elu + 1``): ``[N, L, H, d]`` each -> ``[N, L, H, d]``."""
+    """Linear attention ("Transformers are RNNs", feature map ``elu + 1``): q ``[N, L, H, d]``, k and v
+    ``[N, S, H, d]`` -> ``[N, L, H, d]``."""
     q, k = F.elu(q) + 1, F.elu(k) + 1
     length = v.shape[1]
     kv = torch.einsum('nshd,nshv->nhdv', k, v / length)  # values scaled down against fp16 overflow

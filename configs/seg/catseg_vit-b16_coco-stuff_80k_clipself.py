@@ -1,4 +1,5 @@
-# CAT-Seg on OpenAI CLIP ViT-B/16, starting from the CLIPSelf weights (work_dirs/clipself_vit-b16_coco-patches_6e/exported/epoch_6.safetensors):
+# CAT-Seg on OpenAI CLIP ViT-B/16, starting from the CLIPSelf weights (work_dirs/clipself_vit-b16_coco-
+# patches_6e/exported/epoch_6.safetensors):
 # COCO-Stuff 164k train, 171 classes, 80k iterations of 4 crops of 384 px (AdamW 2e-4, CLIP x0.01, cosine).
 # No ViT-B/16 CLIPSelf file was released: this is the export of configs/clipself/clipself_vit-b16_coco-patches_6e.py.
 #   python tools/train.py configs/seg/catseg_vit-b16_coco-stuff_80k_clipself.py                           # 1 GPU, batch 4

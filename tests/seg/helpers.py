@@ -59,6 +59,23 @@ def build(model_cfg):
     return model.eval()
 
 
+def predict_small(model, dataset, label_transform: dict):
+    """``test_step`` on the dataset's first image resized to a 40 px short side (labels read by ``label_transform``);
+    returns the data samples and the mIoU of mmseg's ``IoUMetric`` over them (ignore index from the transform)."""
+    from mmcv.transforms import Compose
+    from mmseg.evaluation import IoUMetric
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        small = Compose([dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 40), keep_ratio=True),
+                         dict(label_transform), dict(type='PackSegInputs')])
+    data = small(dataset.get_data_info(0))
+    with torch.no_grad():
+        out = model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))
+    metric = IoUMetric(ignore_index=label_transform.get('ignore_index', 255))
+    metric.dataset_meta = dataset.metainfo
+    metric.process({}, [o.to_dict() for o in out])
+    return out, metric.compute_metrics(metric.results)['mIoU']
+
+
 def _img(path, h, w, seed):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     Image.fromarray(np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)

@@ -4,11 +4,9 @@ import glob
 import os
 
 import pytest
-import torch
-from mmcv.transforms import Compose
 from mmengine.registry import DefaultScope
 
-from .helpers import CONFIG_DIR, build, load_config, write_dataset
+from .helpers import CONFIG_DIR, build, load_config, predict_small, write_dataset
 
 MODELS_ = {'eva02-b16': ('EVA02-B-16', 384, (3, 7)), 'eva02-l14-336': ('EVA02-L-14-336', 336, (7, 15)),
            'vit-b16': ('ViT-B-16', 384, (3, 7))}
@@ -86,16 +84,7 @@ def test_evaluation_config_reads_its_dataset_and_predicts(bench, tmp_path):
     assert len(dataset) == 1 and len(dataset.metainfo['classes']) == num_labels
     model = build(tiny(m))
     assert model.num_classes == num_labels
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        small = Compose([dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 40), keep_ratio=True),
-                         dict(pipeline[2]), dict(type='PackSegInputs')])
-    data = small(dataset.get_data_info(0))
-    with torch.no_grad():
-        out = model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))
+    out, miou = predict_small(model, dataset, pipeline[2])
     pred = out[0].pred_sem_seg.data
     assert pred.shape == (1, 37, 52) and 0 <= int(pred.min()) and int(pred.max()) < num_labels
-    from mmseg.evaluation import IoUMetric
-    metric = IoUMetric(ignore_index=cfg.test_evaluator.get('ignore_index', 255))
-    metric.dataset_meta = dataset.metainfo
-    metric.process({}, [o.to_dict() for o in out])
-    assert 0.0 <= metric.compute_metrics(metric.results)['mIoU'] <= 100.0
+    assert 0.0 <= miou <= 100.0

@@ -33,7 +33,7 @@ def test_shifted_windows_only_mix_tokens_of_one_region():
     x, g = torch.randn(1, 8, 8, 8), torch.randn(1, 8, 8, 4)
     base = block(x, g)
     x2 = x.clone()
-    x2[0, 0, 0] += torch.randn(8)  # token (0, 0): after the -2 roll it lies in the last window, alone with its wrapped region
+    x2[0, 0, 0] += torch.randn(8)  # token (0, 0): rolled by -2 into the last window, with its 2x2 region only
     changed = (block(x2, g) - base).abs().sum(-1)[0] > 1e-6
     rows = torch.arange(8)
     region = (rows[:, None] < 2) & (rows[None, :] < 2)  # the unrolled 2x2 corner shares the window with nothing else

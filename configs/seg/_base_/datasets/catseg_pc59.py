@@ -1,4 +1,5 @@
-# PASCAL Context val, 59 classes (background ignored). CAT-Seg's test scale: short side 640 (at most 2560). Preparation: docs/segmentation.md.
+# PASCAL Context val, 59 classes (background ignored). CAT-Seg's test scale: short side 640 (at most 2560).
+# Preparation: docs/segmentation.md.
 _base_ = ['./_test.py']
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2560, 640), keep_ratio=True),
                  dict(type='LoadCheckedAnnotations', num_classes=59), dict(type='PackSegInputs')]

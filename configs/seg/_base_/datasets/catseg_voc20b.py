@@ -1,4 +1,5 @@
-# PASCAL VOC 2012 val with its background class (label 0; VOC21 labels): CAT-Seg's "VOC-20b". CAT-Seg's test scale: short side 640 (at most 2560). Preparation: docs/segmentation.md.
+# PASCAL VOC 2012 val with its background class (label 0; VOC21 labels): CAT-Seg's "VOC-20b". CAT-Seg's test scale:
+# short side 640 (at most 2560). Preparation: docs/segmentation.md.
 _base_ = ['./_test.py']
 test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2560, 640), keep_ratio=True),
                  dict(type='LoadCheckedAnnotations', num_classes=21), dict(type='PackSegInputs')]

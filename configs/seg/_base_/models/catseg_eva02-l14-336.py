@@ -1,4 +1,5 @@
-# CAT-Seg on EVA02-CLIP L/14 at 336 px; model.clip.pretrained is the CLIP the training starts from (the training configs choose the
+# CAT-Seg on EVA02-CLIP L/14 at 336 px; model.clip.pretrained is the CLIP the training starts from (the training
+# configs choose the
 # original or the CLIPSelf weights; evaluation loads the trained checkpoint, CLIP included).
 _base_ = ['./catseg.py']
 model = dict(

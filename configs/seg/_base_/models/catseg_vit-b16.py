@@ -1,4 +1,5 @@
-# CAT-Seg on OpenAI CLIP ViT-B/16; model.clip.pretrained is the CLIP the training starts from (the training configs choose the
+# CAT-Seg on OpenAI CLIP ViT-B/16; model.clip.pretrained is the CLIP the training starts from (the training configs
+# choose the
 # original or the CLIPSelf weights; evaluation loads the trained checkpoint, CLIP included).
 _base_ = ['./catseg.py']
 model = dict(
