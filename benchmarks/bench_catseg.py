@@ -78,7 +78,8 @@ def main(argv=None):
                                   '--batch', str(args.batch)], capture_output=True, text=True,
                                  env=dict(os.environ, PYTHONPATH=ROOT))
             if out.returncode:
-                print(f'{config} {device}: failed\n{out.stderr[-2000:]}')
+                print(f'{config} {device}: failed with exit status {out.returncode} (negative: killed by that signal, '
+                      f'-9 typically out of memory)\n{out.stderr[-2000:]}')
                 continue
             print(out.stdout.strip().splitlines()[-1])
     print(f'load average after: {os.getloadavg()}')
