@@ -37,8 +37,9 @@ class ClassQueries:
     source: str = 'list'
 
     @classmethod
-    def from_lines(cls, lines: Sequence[str], source: str = 'list') -> 'ClassQueries':
-        """One class per entry, synonyms comma-separated; blank entries and ``#`` comments skipped."""
+    def from_lines(cls, lines: Sequence[str], source: str = 'list', *, unique: bool = True) -> 'ClassQueries':
+        """One class per entry, synonyms comma-separated; blank entries and ``#`` comments skipped. ``unique=False``
+        lets classes share a synonym (ADE-847's WordNet names do; a best-synonym classifier cannot use them)."""
         classes = []
         for line in lines:
             line = line.strip()
@@ -49,18 +50,18 @@ class ClassQueries:
         if not classes:
             raise ValueError(f'{source}: empty class list (expected one class per line, synonyms comma-separated)')
         flat = [q for c in classes for q in c]
-        dup = sorted({q for q in flat if flat.count(q) > 1})
+        dup = sorted({q for q in flat if flat.count(q) > 1}) if unique else []
         if dup:
             raise ValueError(f'{source}: names listed twice {dup[:5]} (each synonym must belong to one class)')
         return cls(synonyms=tuple(classes), source=source)
 
     @classmethod
-    def from_file(cls, path: Union[str, os.PathLike]) -> 'ClassQueries':
+    def from_file(cls, path: Union[str, os.PathLike], *, unique: bool = True) -> 'ClassQueries':
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f'class-name file {path} not found')
         with open(path, encoding='utf-8') as f:
-            return cls.from_lines(f.read().splitlines(), source=path)
+            return cls.from_lines(f.read().splitlines(), source=path, unique=unique)
 
     @property
     def names(self) -> List[str]:
@@ -81,14 +82,15 @@ class ClassQueries:
         return len(self.synonyms)
 
 
-def load_class_queries(classes: Union[str, os.PathLike, Sequence[str], ClassQueries]) -> ClassQueries:
+def load_class_queries(classes: Union[str, os.PathLike, Sequence[str], ClassQueries], *,
+                       unique: bool = True) -> ClassQueries:
     """A class list from the path of a ``.txt`` file (one class per line, synonyms comma-separated) or a list of
-    such lines (``['sky', 'road, street', 'car']``)."""
+    such lines (``['sky', 'road, street', 'car']``); ``unique``: see :meth:`ClassQueries.from_lines`."""
     if isinstance(classes, ClassQueries):
         return classes
     if isinstance(classes, (str, os.PathLike)):
-        return ClassQueries.from_file(classes)
-    return ClassQueries.from_lines([str(c) for c in classes])
+        return ClassQueries.from_file(classes, unique=unique)
+    return ClassQueries.from_lines([str(c) for c in classes], unique=unique)
 
 
 def patch_similarities(dense: torch.Tensor, text: torch.Tensor) -> torch.Tensor:

@@ -74,7 +74,7 @@ class _ClassesFromFile(BaseSegDataset):
 
     def __init__(self, *, classes_file: str, img_suffix: str = '.jpg', seg_map_suffix: str = '.tif',
                  ignore_index: int = 65535, metainfo: Optional[dict] = None, **kwargs):
-        queries = load_class_queries(classes_file)
+        queries = load_class_queries(classes_file, unique=False)  # ADE-847 classes share synonyms
         if len(queries) != self.NUM_CLASSES:
             raise ValueError(f'{classes_file}: {len(queries)} classes, {type(self).__name__} has {self.NUM_CLASSES}')
         meta = dict(metainfo or {}, classes=tuple(queries.names))

@@ -59,6 +59,23 @@ def build(model_cfg):
     return model.eval()
 
 
+def predict_small(model, dataset, label_transform: dict):
+    """``test_step`` on the dataset's first image resized to a 40 px short side (labels read by ``label_transform``);
+    returns the data samples and the mIoU of mmseg's ``IoUMetric`` over them (ignore index from the transform)."""
+    from mmcv.transforms import Compose
+    from mmseg.evaluation import IoUMetric
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        small = Compose([dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 40), keep_ratio=True),
+                         dict(label_transform), dict(type='PackSegInputs')])
+    data = small(dataset.get_data_info(0))
+    with torch.no_grad():
+        out = model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))
+    metric = IoUMetric(ignore_index=label_transform.get('ignore_index', 255))
+    metric.dataset_meta = dataset.metainfo
+    metric.process({}, [o.to_dict() for o in out])
+    return out, metric.compute_metrics(metric.results)['mIoU']
+
+
 def _img(path, h, w, seed):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     Image.fromarray(np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
@@ -99,6 +116,15 @@ def write_dataset(key: str, root: str, *, h: int = 37, w: int = 52, values=(0, 1
         base = os.path.join(root, 'cityscapes')
         _img(f'{base}/leftImg8bit/val/frankfurt/frankfurt_000000_000294_leftImg8bit.png', h, w, seed)
         _label(f'{base}/gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_labelTrainIds.png', lab)
+    elif key in ('ade847', 'pc459'):  # detectron2 layouts, 16-bit .tif labels (255 is a class there, not ignored)
+        base = os.path.join(root, 'ADE20K_2021_17_01' if key == 'ade847' else 'VOCdevkit/VOC2010')
+        img, ann = (('images_detectron2/validation', 'annotations_detectron2/validation') if key == 'ade847'
+                    else ('JPEGImages', 'annotations_detectron2/pc459_val'))
+        _img(f'{base}/{img}/x_00000001.jpg', h, w, seed)
+        os.makedirs(f'{base}/{ann}', exist_ok=True)
+        wide = lab.astype(np.uint16)
+        wide[wide == 255] = 65535
+        Image.fromarray(wide).save(f'{base}/{ann}/x_00000001.tif')
     elif key == 'ade20k':
         base = os.path.join(root, 'ade/ADEChallengeData2016')
         _img(f'{base}/images/validation/ADE_val_00000001.jpg', h, w, seed)

@@ -5,14 +5,12 @@ import glob
 import os
 
 import pytest
-import torch
-from mmcv.transforms import Compose
 from mmengine.registry import DefaultScope
 
 from clipself.evaluation.segmentation import load_class_queries
 from clipself.seg import class_file
 
-from .helpers import CONFIG_DIR, build, load_config, tiny_model_cfg, write_dataset
+from .helpers import CONFIG_DIR, build, load_config, predict_small, tiny_model_cfg, write_dataset
 
 MODELS_ = ('eva02-b16', 'eva02-l14-336', 'vit-b16')
 DATASETS_ = ('voc21', 'pc60', 'coco-object', 'voc20', 'pc59', 'coco-stuff164k', 'cityscapes', 'ade20k')
@@ -68,17 +66,8 @@ def test_config_protocol_data_and_predict(name, tmp_path):
 
     # predict with a tiny tower: labels at the original size, within the class list; the metric runs
     model = build(tiny_model_cfg(m, str(tmp_path)))
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        small = Compose([dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 40), keep_ratio=True),
-                         dict(pipeline[2]), dict(type='PackSegInputs')])
-    data = small(dataset.get_data_info(0))
-    with torch.no_grad():
-        out = model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))
+    out, miou = predict_small(model, dataset, pipeline[2])
     pred = out[0].pred_sem_seg.data
     assert pred.shape == (1, 37, 52) and 0 <= int(pred.min()) and int(pred.max()) < len(classes)
     assert out[0].seg_logits.data.shape == (len(classes), 37, 52)
-    from mmseg.evaluation import IoUMetric
-    metric = IoUMetric()
-    metric.dataset_meta = dataset.metainfo
-    metric.process({}, [o.to_dict() for o in out])
-    assert 0.0 <= metric.compute_metrics(metric.results)['mIoU'] <= 100.0
+    assert 0.0 <= miou <= 100.0

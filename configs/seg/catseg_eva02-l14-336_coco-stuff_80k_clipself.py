@@ -1,0 +1,8 @@
+# CAT-Seg on EVA02-CLIP L/14 at 336 px, starting from the CLIPSelf weights
+# (checkpoints/eva_vitl14_coco_clipself_patches.pt):
+# COCO-Stuff 164k train, 171 classes, 80k iterations of 4 crops of 384 px (AdamW 2e-4, CLIP x0.01, cosine).
+#   python tools/train.py configs/seg/catseg_eva02-l14-336_coco-stuff_80k_clipself.py                           # 1 GPU, batch 4
+#   python tools/test.py configs/seg/catseg_eva02-l14-336_ade847.py work_dirs/catseg_eva02-l14-336_coco-stuff_80k_clipself/iter_80000.pth
+_base_ = ['_base_/models/catseg_eva02-l14-336.py', '_base_/datasets/catseg_coco-stuff_train.py',
+          '_base_/catseg_schedule_80k.py']
+model = dict(clip=dict(pretrained='checkpoints/eva_vitl14_coco_clipself_patches.pt'))
