@@ -1,6 +1,13 @@
-"""Which files are images: the one list of extensions, and listing the images of a folder."""
+"""Which files are images (the one list of extensions), listing the images of a folder, and reading them for the
+training sets (an unreadable file is skipped with a warning and replaced, so a run never stops on one)."""
+import logging
 import os
-from typing import List
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+from PIL import Image
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
@@ -21,3 +28,34 @@ def list_images(path: str) -> List[str]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{path} not found')
     return [path]
+
+
+def read_rgb(path: str) -> Optional[Image.Image]:
+    """The RGB image at ``path``, or None (with a warning naming the file and the cause) when it is missing,
+    unreadable, or smaller than 10 px on a side."""
+    try:
+        with Image.open(path) as im:
+            img = im.convert('RGB')
+    except Exception as e:  # missing, truncated, not an image
+        logger.warning('skipping unreadable image %s (%s: %s)', path, type(e).__name__, e)
+        return None
+    if min(img.size) < 10:
+        logger.warning('skipping image %s of size %s (smaller than 10 px)', path, img.size)
+        return None
+    return img
+
+
+def read_or_replace(path_of: Callable[[int], str], idx: int, num: int,
+                    rng: np.random.Generator) -> Tuple[Image.Image, int, int]:
+    """Read item ``idx`` (its file ``path_of(idx)``); an unreadable one is replaced by a random other item among
+    ``num``, drawn from ``rng``. Returns ``(image, index read, number of items skipped)``; raises RuntimeError after
+    more than 100 unreadable files in a row."""
+    skipped = 0
+    img = read_rgb(path_of(idx))
+    while img is None:
+        skipped += 1
+        if skipped > 100:
+            raise RuntimeError(f'more than 100 unreadable images in a row (last: {path_of(idx)})')
+        idx = int(rng.integers(num))
+        img = read_rgb(path_of(idx))
+    return img, idx, skipped

@@ -9,23 +9,15 @@ A plain ``torch.nn.Module`` usable from any training loop::
 The mmengine model of the ``CLIPSelf`` config type (data flow of the runner, region-classification
 validation) is :class:`clipself.engine.clipself_model.CLIPSelfModel`, a subclass of this one.
 """
-import copy
 import itertools
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 
-from ..models import build_clip
-from ..models.dense_clip import DenseCLIP
-
-Images = Union[torch.Tensor, Sequence[torch.Tensor]]
+from .student import Images, StudentTeacher, stack_images
 
 
-def _stack(x: Images) -> torch.Tensor:
-    return x if isinstance(x, torch.Tensor) else torch.stack(list(x))
-
-
-class CLIPSelf(torch.nn.Module):
+class CLIPSelf(StudentTeacher):
     """Student = the CLIP being trained; teacher = a frozen copy of the initial CLIP (always eval, no grad).
 
     ``loss_cosine = 1 - mean_i cos(RoIAlign(student.encode_dense(image), box_i), teacher.encode_image(crop_i))``.
@@ -35,14 +27,11 @@ class CLIPSelf(torch.nn.Module):
     the dense path itself; ``loss_image_crops`` caps how many of each image's crops it uses.
 
     Args:
-        clip: ``build_clip`` arguments, e.g. ``dict(model_name='EVA02-B-16', pretrained='checkpoints/...pt')``.
-        train_blocks: ``'all'`` or the indices of the image-tower blocks that train; everything else
-            (patch embedding, CLS, position embedding, final norm, projection, text tower) stays frozen.
+        clip / train_blocks / alpha / grad_checkpointing: as :class:`~clipself.distill.student.StudentTeacher`
+            (the student's blocks train; the exported weights are ``alpha * student + (1 - alpha) * teacher``).
         loss_cosine_weight / loss_image_weight: weights of the two terms.
         loss_image_crops: at most this many of each image's crops (a random subset, drawn from torch's global
             generator) enter ``loss_image`` besides the whole image; ``None``: all of them.
-        alpha: weight of the student in the exported ensemble ``alpha * student + (1 - alpha) * teacher``.
-        grad_checkpointing: recompute the student's blocks in backward (less memory, ~30% slower).
         cache_teacher: keep the teacher's embeddings of the crops (keyed by image id and box) across
             iterations: the teacher is frozen and the dataset's crop of a box is fixed, so a box seen again (the
             proposals variant samples the same proposals every epoch) skips the teacher's forward. Costs
@@ -54,68 +43,17 @@ class CLIPSelf(torch.nn.Module):
                  loss_cosine_weight: float = 1.0, loss_image_weight: float = 0.0,
                  loss_image_crops: Optional[int] = None, alpha: float = 0.7, grad_checkpointing: bool = False,
                  cache_teacher: bool = False):
-        super().__init__()
-        self.clip_cfg = dict(clip)
-        self.student: DenseCLIP = build_clip(**clip)
-        self.teacher: DenseCLIP = copy.deepcopy(self.student)
-        self.teacher.set_window_attention(0)  # the teacher is the original CLIP: global attention
-        self.teacher.reset_variants()  # ... and no tower options (ReViT alpha 1, zero conv branches)
-        self.teacher.requires_grad_(False).eval()
-        self.student.requires_grad_(False)
-        blocks = self.student.tower.blocks
-        idx = range(len(blocks)) if train_blocks == 'all' else list(train_blocks)
-        bad = [i for i in idx if not -len(blocks) <= i < len(blocks)]
-        if bad:
-            raise ValueError(f'train_blocks {bad} outside the {len(blocks)} blocks of {clip.get("model_name")}')
-        for i in idx:
-            blocks[i].requires_grad_(True)
-        for p in self.student.variant_parameters():  # tower options (ReViT alpha, conv branches) always train
-            p.requires_grad_(True)
-        if loss_image_weight == 0:
-            # the dense path skips the last block's query/key projections: they would get no gradient (and
-            # DDP would wait for one), so they stay frozen unless loss_image uses the attending last block
-            attn = blocks[-1].attn
-            for name in ('q_proj', 'k_proj', 'q_norm', 'k_norm', 'q_bias'):
-                part = getattr(attn, name, None)
-                if isinstance(part, (torch.nn.Parameter, torch.nn.Module)):
-                    part.requires_grad_(False)
-        self.student.set_grad_checkpointing(grad_checkpointing)
+        # without loss_image only the dense path runs: the last block's query/key projections stay frozen
+        super().__init__(clip=clip, train_blocks=train_blocks, alpha=alpha, grad_checkpointing=grad_checkpointing,
+                         dense_only=loss_image_weight == 0)
         self.loss_cosine_weight, self.loss_image_weight = loss_cosine_weight, loss_image_weight
         if loss_image_crops is not None and loss_image_crops < 0:
             raise ValueError(f'loss_image_crops must be None or >= 0, got {loss_image_crops}')
         self.loss_image_crops = loss_image_crops
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f'alpha must be in [0, 1], got {alpha}')
-        self.alpha = alpha
         self.cache_teacher = cache_teacher
         self._teacher_cache: Dict[tuple, torch.Tensor] = {}  # not state: rebuilt from the frozen teacher
 
-    @property
-    def model_name(self) -> str:
-        return self.student.model_name
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.teacher.eval()
-        return self
-
-    # -- the student's region features and the losses ----------------------------------------------------
-    def forward(self, images: Images, boxes: List[torch.Tensor]) -> torch.Tensor:
-        """:meth:`region_features`."""
-        return self.region_features(images, boxes)
-
-    def region_features(self, images: Images, boxes: List[torch.Tensor]) -> torch.Tensor:
-        """The student's RoI features.
-
-        Args:
-            images: ``[B, 3, S, S]`` (or B tensors ``[3, S, S]``) uint8 0-255 or float 0-1 pixels.
-            boxes: B tensors ``[K_b, 4]`` xyxy in input pixels.
-        Returns:
-            ``[sum K_b, D]`` L2-normalised, in box order.
-        """
-        x = self.student.normalize_pixels(_stack(images))  # shape: [B, 3, S, S]
-        return self.student.roi_features(self.student.encode_dense(x), boxes)  # shape: [N, D], unit norm
-
+    # -- the losses -------------------------------------------------------------------------------------
     def loss(self, images: Images, boxes: List[torch.Tensor], crops: Images, *, whole: Optional[Images] = None,
              image_ids: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
         """The distillation losses of a batch.
@@ -170,16 +108,9 @@ class CLIPSelf(torch.nn.Module):
             keep = torch.cat([s + torch.randperm(n)[:self.loss_image_crops] for s, n in zip(starts, per_image)])
             crops_x, target = crops_x[keep], target[keep]
         if whole is not None:
-            whole_x = self.student.normalize_pixels(_stack(whole))
+            whole_x = self.student.normalize_pixels(stack_images(whole))
             target = torch.cat([target, self._teacher_embeddings(whole_x, whole_keys)])
             crops_x = torch.cat([crops_x, whole_x])
         if not len(crops_x):
             raise ValueError('loss_image has no inputs: loss_image_crops is 0 and the batch has no whole images')
         return 1 - (self.student.encode_image(crops_x) * target).sum(-1).mean()
-
-    # -- export -----------------------------------------------------------------------------------------
-    def ensemble_state_dict(self, alpha: Optional[float] = None) -> Dict[str, torch.Tensor]:
-        """open_clip state dict of ``alpha * student + (1 - alpha) * teacher`` (alpha default: the config's)."""
-        from .export import ensemble_state_dict
-        return ensemble_state_dict(self.student.clip.state_dict(), self.teacher.clip.state_dict(),
-                                   self.alpha if alpha is None else alpha)
