@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .image_files import image_names, read_or_replace
+from .image_files import image_names, read_item
 from .image_lists import read_image_list
 from .sampling import sample_grid, sample_proposals
 from .transforms import crop_resize_pad, resize_pad
@@ -96,9 +96,7 @@ class CLIPSelfDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, idx: int) -> dict:
-        rng = np.random.default_rng((self.seed, idx, int(torch.randint(0, 2 ** 31 - 1, (1,)))))
-        img, idx, skipped = read_or_replace(
-            lambda i: os.path.join(self.img_dir, self.images[i]['file_name']), idx, len(self), rng)
+        img, idx, skipped, rng = read_item(self.img_dir, self.images, idx, self.seed)
         info = self.images[idx]
         hw = (img.height, img.width)
         if self.sampler == 'grid':

@@ -2,9 +2,10 @@
 training sets (an unreadable file is skipped with a warning and replaced, so a run never stops on one)."""
 import logging
 import os
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 from PIL import Image
 
 logger = logging.getLogger(__name__)
@@ -45,17 +46,20 @@ def read_rgb(path: str) -> Optional[Image.Image]:
     return img
 
 
-def read_or_replace(path_of: Callable[[int], str], idx: int, num: int,
-                    rng: np.random.Generator) -> Tuple[Image.Image, int, int]:
-    """Read item ``idx`` (its file ``path_of(idx)``); an unreadable one is replaced by a random other item among
-    ``num``, drawn from ``rng``. Returns ``(image, index read, number of items skipped)``; raises RuntimeError after
-    more than 100 unreadable files in a row."""
+def read_item(img_dir: str, images: Sequence[dict], idx: int,
+              seed: int) -> Tuple[Image.Image, int, int, np.random.Generator]:
+    """Read item ``idx`` of a training set (``images[idx]['file_name']`` under ``img_dir``); an unreadable one is
+    replaced by a random other item. Returns ``(image, index read, number of items skipped, rng)``: ``rng`` is the
+    item's generator, seeded by ``(seed, idx)`` and a salt from torch's RNG (which the DataLoader seeds per epoch
+    and worker: draws change every epoch yet a seeded run repeats); it also serves the item's other draws.
+    Raises RuntimeError after more than 100 unreadable files in a row."""
+    rng = np.random.default_rng((seed, idx, int(torch.randint(0, 2 ** 31 - 1, (1,)))))
     skipped = 0
-    img = read_rgb(path_of(idx))
+    img = read_rgb(os.path.join(img_dir, images[idx]['file_name']))
     while img is None:
         skipped += 1
         if skipped > 100:
-            raise RuntimeError(f'more than 100 unreadable images in a row (last: {path_of(idx)})')
-        idx = int(rng.integers(num))
-        img = read_rgb(path_of(idx))
-    return img, idx, skipped
+            raise RuntimeError(f'more than 100 unreadable images in a row under {img_dir}')
+        idx = int(rng.integers(len(images)))
+        img = read_rgb(os.path.join(img_dir, images[idx]['file_name']))
+    return img, idx, skipped, rng

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from ..models.text import load_text_embeddings
 from ..models.vocabulary import vocabulary_from_categories
-from .image_files import read_or_replace
+from .image_files import read_item
 from .image_lists import image_file_name
 from .transforms import resize_pad
 
@@ -143,9 +143,7 @@ class RegionNounDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, idx: int) -> dict:
-        rng = np.random.default_rng((self.seed, idx, int(torch.randint(0, 2 ** 31 - 1, (1,)))))
-        img, idx, skipped = read_or_replace(
-            lambda i: os.path.join(self.img_dir, self.images[i]['file_name']), idx, len(self), rng)
+        img, idx, skipped, _ = read_item(self.img_dir, self.images, idx, self.seed)
         image_id = self.images[idx]['id']
         student, scale = resize_pad(img, self.student_size)
         boxes = self.boxes[image_id][:self.max_boxes] * scale  # shape: [K, 4], student pixels
