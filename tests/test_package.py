@@ -68,6 +68,7 @@ def test_demo_fast_variant_runs_end_to_end(tmp_path):
     report = (tmp_path / 'demo' / 'report.md').read_text()
     assert '| original CLIP |' in report and '| proposals: student |' in report and 'novel AP50' in report
     assert 'Training-free semantic segmentation' in report
+    assert not any(k.startswith('regionclip') for k in saved) and 'RegionCLIP' not in report  # only with the flag
     if shipped:
         assert saved['after.rois.thing.macc1'] > saved['before.rois.thing.macc1'] + 5
 
