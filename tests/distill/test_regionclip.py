@@ -145,8 +145,8 @@ def test_dataset_reads_boxes_with_noun_labels(tmp_path):
     assert item['image'].shape == (3, 80, 80) and item['image'].dtype == torch.uint8
     assert item['labels'].tolist() == [2, 0] and item['labels'].dtype == torch.long
     assert torch.allclose(item['boxes'], torch.tensor([[4.0, 6.0, 24.0, 30.0], [0.0, 0.0, 80.0, 60.0]]))  # scale 2
-    assert RegionNounDataset(data_root=str(tmp_path), ann_file=ann, img_dir='images', max_boxes=1)[0]['labels'].tolist() \
-        == [2]  # the first boxes in file order
+    first = RegionNounDataset(data_root=str(tmp_path), ann_file=ann, img_dir='images', max_boxes=1)[0]
+    assert first['labels'].tolist() == [2]  # the first boxes in file order
     with pytest.raises(ValueError, match="noun 1 is 'man' but the given nouns has 'woman'"):
         RegionNounDataset(data_root=str(tmp_path), ann_file=ann, img_dir='images', nouns=['apple', 'woman', 'zebra'])
 
