@@ -76,6 +76,7 @@ def test_demo_fast_variant_runs_end_to_end(tmp_path):
         assert f'| {shape} (novel) |' in report
     region = json.loads((tmp_path / 'demo' / 'eval_after' / 'region_classification.json').read_text())
     assert saved['after.rois.class.star.top1'] == region['per_class']['rois']['star']['top1']
+    assert not any(k.startswith('regionclip') for k in saved) and 'RegionCLIP' not in report  # only with the flag
     if shipped:
         assert saved['after.rois.thing.macc1'] > saved['before.rois.thing.macc1'] + 5
 

@@ -4,8 +4,14 @@
         --classes lvis --out data/embeddings/lvis_vild_eva02-b16.pt
     python tools/gen_text_embeddings.py --model ViT-Tiny-8 --classes my_classes.txt --out /tmp/x.pt --templates single
 
---classes: coco (80), coco-panoptic (133), ov-coco (65), lvis (1203) or a .txt file with one class name per
-line. Prompts use the display names (e.g. LVIS 'bolt_(for_a_door)' -> 'bolt'); the file stores the canonical
+--classes: coco (80), coco-panoptic (133), ov-coco (65), lvis (1203), a .txt file with one class name per
+line, or a COCO-style .json whose categories (in id order) are the classes: e.g. the noun file of the
+RegionCLIP-style baseline from its pseudo-labelled boxes (docs/regionclip.md):
+
+    python tools/gen_text_embeddings.py --model EVA02-B-16 --pretrained checkpoints/EVA02_CLIP_B_psz16_s8B.pt \\
+        --classes data/coco/coco_pseudo_4764.json --out data/embeddings/coco_pseudo_4764_vild_eva02-b16.pt
+
+Prompts use the display names (e.g. LVIS 'bolt_(for_a_door)' -> 'bolt'); the file stores the canonical
 names. Read the result with clipself.models.text.load_text_embeddings.
 """
 import argparse
@@ -24,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument('--tokenizer', default=None,
                    help='folder of a Hugging Face tokenizer (SigLIP, SigLIP2; default: the checkpoint\'s folder when it '
                         'holds one; docs/siglip.md)')
-    p.add_argument('--classes', required=True, help=f'{", ".join(list_vocabularies())} or FILE.txt')
+    p.add_argument('--classes', required=True, help=f'{", ".join(list_vocabularies())}, FILE.txt or a COCO-style FILE.json')
     p.add_argument('--out', required=True, help='output .pt file')
     p.add_argument('--templates', default='vild', choices=sorted(TEMPLATE_SETS),
                    help='vild: 63-prompt ensemble (default); single: "a photo of a {}."')

@@ -8,22 +8,18 @@ regions are grid cells (``sampler='grid'``) or proposals from a json (``sampler=
 replaced by another image, so a run never stops on one bad file.
 """
 import json
-import logging
 import os
 from collections import defaultdict
 from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
-from .image_files import image_names
+from .image_files import image_names, read_item
 from .image_lists import read_image_list
 from .sampling import sample_grid, sample_proposals
 from .transforms import crop_resize_pad, resize_pad
-
-logger = logging.getLogger(__name__)
 
 
 def _load_proposals(path: str, image_ids) -> Dict[int, np.ndarray]:
@@ -100,29 +96,8 @@ class CLIPSelfDataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def _read(self, info: dict) -> Optional[Image.Image]:
-        path = os.path.join(self.img_dir, info['file_name'])
-        try:
-            with Image.open(path) as im:
-                img = im.convert('RGB')
-        except Exception as e:  # missing, truncated, not an image
-            logger.warning('skipping unreadable image %s (%s: %s)', path, type(e).__name__, e)
-            return None
-        if min(img.size) < 10:
-            logger.warning('skipping image %s of size %s (smaller than 10 px)', path, img.size)
-            return None
-        return img
-
     def __getitem__(self, idx: int) -> dict:
-        rng = np.random.default_rng((self.seed, idx, int(torch.randint(0, 2 ** 31 - 1, (1,)))))
-        skipped = 0
-        img = self._read(self.images[idx])
-        while img is None:
-            skipped += 1
-            if skipped > 100:
-                raise RuntimeError(f'more than 100 unreadable images in a row under {self.img_dir}')
-            idx = int(rng.integers(len(self)))
-            img = self._read(self.images[idx])
+        img, idx, skipped, rng = read_item(self.img_dir, self.images, idx, self.seed)
         info = self.images[idx]
         hw = (img.height, img.width)
         if self.sampler == 'grid':

@@ -1,5 +1,6 @@
 """``report.md``: the demo's figures in words and tables."""
 from ..fileio import atomic_write
+from .regionclip import regionclip_lines
 from .settings import VARIANTS
 
 
@@ -53,7 +54,8 @@ def write_report(path: str, r: dict) -> None:
     kinds = ('rois', 'crops', 'maskpool')
     cols = [('before', 'original CLIP'), ('after', 'proposals: student'), ('after_ensemble', 'proposals: ensemble 0.7'),
             ('after_patches', 'patches: student'), ('after_preserve', 'proposals + loss_image: student'),
-            ('after_preserve_ensemble', 'proposals + loss_image: ensemble')]
+            ('after_preserve_ensemble', 'proposals + loss_image: ensemble'),
+            ('regionclip', 'RegionCLIP-style: student')]
     lines = ['# clipself demo: CLIPSelf on a generated world', '',
              f"Seed {r['seed']}, {r['train_images']} training / {r['val_images']} held-out scenes of {r['scene_px']} px, "
              f"CLIP {r['model']} ({r['clip_weights']}), crops at {r['crop_px']} px, {r['epochs']} epochs of batch "
@@ -81,6 +83,7 @@ def write_report(path: str, r: dict) -> None:
         lines += [f"proposals + loss_image: the image-level term keeps the student's own embedding of the whole image "
                   f"and of {'all' if n is None else n} of its crops near the teacher's; the image zero-shot column "
                   "shows what it keeps of the CLIP's zero-shot accuracy.", '']
+    lines += regionclip_lines(r)
     if 'seg.before.miou' in r:
         lines += [f"Training-free semantic segmentation of {r.get('seg_images')} generated scenes (8 shapes + the 2 "
                   "background textures, each patch classified against the class text embeddings, CLIPSelf's "

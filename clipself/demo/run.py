@@ -28,6 +28,7 @@ import torch
 
 from ..fileio import write_json
 from .plots import save_detections, save_pictures
+from .regionclip import describe_regionclip, regionclip_and_evaluate
 from .report import write_report
 from .scheduler import plan_workers, run_in_parallel
 from .segmentation import segmentation_row
@@ -40,15 +41,19 @@ logger = logging.getLogger(__name__)
 
 def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: bool = False,
              clip: Optional[str] = None, tower: str = 'eva02', all_variants: bool = False,
+             regionclip: bool = False,
              log: Callable[[str], None] = logger.info) -> Dict:
     """Run the demo into ``out_dir``; returns the figures written to ``results.json`` (keys as
     ``before.rois.thing.macc1``). ``log`` gets one line per step and per finished run (default: this module's
     logger). ``tower``: ``'eva02'`` (the shipped EVA02-style CLIP) or ``'siglip'`` (the SigLIP-style
     ``SigLIP-Small-8``, pre-trained with the sigmoid loss by this run unless ``clip`` names such a file).
     ``all_variants``: every distillation variant of ``settings.VARIANTS`` (default: ``DEFAULT_VARIANTS``; the fast
-    variant: proposals only)."""
+    variant: proposals only). ``regionclip``: also distil the RegionCLIP-style baseline
+    (:mod:`clipself.demo.regionclip`)."""
     if tower not in TOWERS:
         raise ValueError(f'tower must be one of {", ".join(TOWERS)}, got {tower!r}')
+    if regionclip and tower != 'eva02':
+        raise ValueError('the RegionCLIP-style row runs on the default (eva02) tower only')
     from ..data.synthetic import SHAPES
     from ..det.datasets import ensure_synthetic_ov_coco
     from ..models import build_clip
@@ -113,10 +118,15 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
     fvit = partial(train_and_evaluate_fvit, config=fvit_config)
     tasks.update({f'fvit_{tag}': (fvit, tag, clips[tag], data, generate, out_dir, size['fvit_epochs'], seed)
                   for tag in ('distilled', 'original')})  # the distilled one first, as soon as 'after' is done
+    if regionclip:
+        tasks['regionclip'] = (regionclip_and_evaluate, clip_path, train_root, val_root, out_dir, size, seed,
+                               zero_shot)
 
     def report_run(name: str, result) -> None:
         if name.startswith('fvit_'):
             log(describe_fvit(name[len('fvit_'):], result))
+        elif name == 'regionclip':
+            log(describe_regionclip(result))
         else:
             log(describe_distill(name, result[0]))
 
@@ -128,6 +138,7 @@ def run_demo(out_dir: str, *, seed: int = 0, fast: bool = False, retrain_clip: b
             res.update(figures)
     for tag in clips:
         res.update(runs[f'fvit_{tag}'])
+    res.update(runs.get('regionclip', {}))
     procs, threads = plan_workers(len(tasks))
     log(f'[demo] distillation and F-ViT done ({time.time() - t0:.0f} s)')
 

@@ -9,25 +9,17 @@ A plain ``torch.nn.Module`` usable from any training loop::
 The mmengine model of the ``CLIPSelf`` config type (data flow of the runner, region-classification
 validation) is :class:`clipself.engine.clipself_model.CLIPSelfModel`, a subclass of this one.
 """
-import copy
 import itertools
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 
-from ..models import build_clip
-from ..models.dense_clip import DenseCLIP
+from ..models.dense_mode import encode_dense_with_context
 from ..models.frozen_precision import match_autocast
-from ..models.dense_mode import encode_dense_with_context, unused_last_block_parameters
-
-Images = Union[torch.Tensor, Sequence[torch.Tensor]]
+from .student import Images, StudentTeacher, stack_images
 
 
-def _stack(x: Images) -> torch.Tensor:
-    return x if isinstance(x, torch.Tensor) else torch.stack(list(x))
-
-
-class CLIPSelf(torch.nn.Module):
+class CLIPSelf(StudentTeacher):
     """Student = the CLIP being trained; teacher = a frozen copy of the initial CLIP (always eval, no grad).
 
     ``loss_cosine = 1 - mean_i cos(RoIAlign(student.encode_dense(image), box_i), teacher.encode_image(crop_i))``.
@@ -67,44 +59,15 @@ class CLIPSelf(torch.nn.Module):
                  cache_teacher: bool = False, teacher_in_amp_dtype: bool = True,
                  compile: Union[bool, dict] = False, context_teacher: Optional[dict] = None,
                  loss_context_weight: float = 0.1):
-        super().__init__()
-        self.clip_cfg = dict(clip)
-        self.student: DenseCLIP = build_clip(**clip)
-        self.teacher: DenseCLIP = copy.deepcopy(self.student)
-        self.teacher.set_dense_mode(None)  # only its image path and blocks are used
-        self.teacher.set_window_attention(0)  # the teacher is the original CLIP: global attention
-        self.teacher.reset_variants()  # ... and no tower options (ReViT alpha 1, zero conv branches)
-        self.teacher.requires_grad_(False).eval()
-        self.student.requires_grad_(False)
-        blocks = self.student.tower.blocks
-        idx = range(len(blocks)) if train_blocks == 'all' else list(train_blocks)
-        bad = [i for i in idx if not -len(blocks) <= i < len(blocks)]
-        if bad:
-            raise ValueError(f'train_blocks {bad} outside the {len(blocks)} blocks of {clip.get("model_name")}')
-        for i in idx:
-            blocks[i].requires_grad_(True)
-        for p in self.student.variant_parameters():  # tower options (ReViT alpha, conv branches) always train
-            p.requires_grad_(True)
-        if loss_image_weight == 0:
-            # the dense path skips parts of the last block (the attention-free block its query/key projections, the
-            # decoupled one its MLP): they would get no gradient (and DDP would wait for one), so they stay frozen
-            # unless loss_image uses the attending last block
-            for p in unused_last_block_parameters(self.student.tower, self.student.dense_mode):
-                p.requires_grad_(False)
-        self.student.set_grad_checkpointing(grad_checkpointing)
+        # without loss_image only the dense path runs: the parts of the last block it skips stay frozen
+        super().__init__(clip=clip, train_blocks=train_blocks, alpha=alpha, grad_checkpointing=grad_checkpointing,
+                         dense_only=loss_image_weight == 0, compile=compile)
         self.loss_cosine_weight, self.loss_image_weight = loss_cosine_weight, loss_image_weight
         if loss_image_crops is not None and loss_image_crops < 0:
             raise ValueError(f'loss_image_crops must be None or >= 0, got {loss_image_crops}')
         self.loss_image_crops = loss_image_crops
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f'alpha must be in [0, 1], got {alpha}')
-        self.alpha = alpha
         self.cache_teacher = cache_teacher
         self.teacher_in_amp_dtype = teacher_in_amp_dtype
-        if compile:
-            options = {} if compile is True else dict(compile)
-            self.student.compile_encoders(**options)
-            self.teacher.compile_encoders(**options)
         self._teacher_cache: Dict[tuple, torch.Tensor] = {}  # not state: rebuilt from the frozen teacher
         self.loss_context_weight = loss_context_weight
         self.context_teacher = None
@@ -116,32 +79,7 @@ class CLIPSelf(torch.nn.Module):
             # not a submodule: its weights (a DINOv2, or none for the CLIP's own affinity) stay out of checkpoints
             object.__setattr__(self, 'context_teacher', build_context_teacher(context_teacher, self.teacher))
 
-    @property
-    def model_name(self) -> str:
-        return self.student.model_name
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.teacher.eval()
-        return self
-
-    # -- the student's region features and the losses ----------------------------------------------------
-    def forward(self, images: Images, boxes: List[torch.Tensor]) -> torch.Tensor:
-        """:meth:`region_features`."""
-        return self.region_features(images, boxes)
-
-    def region_features(self, images: Images, boxes: List[torch.Tensor]) -> torch.Tensor:
-        """The student's RoI features.
-
-        Args:
-            images: ``[B, 3, S, S]`` (or B tensors ``[3, S, S]``) uint8 0-255 or float 0-1 pixels.
-            boxes: B tensors ``[K_b, 4]`` xyxy in input pixels.
-        Returns:
-            ``[sum K_b, D]`` L2-normalised, in box order.
-        """
-        x = self.student.normalize_pixels(_stack(images))  # shape: [B, 3, S, S]
-        return self.student.roi_features(self.student.encode_dense(x), boxes)  # shape: [N, D], unit norm
-
+    # -- the losses -------------------------------------------------------------------------------------
     def loss(self, images: Images, boxes: List[torch.Tensor], crops: Images, *, whole: Optional[Images] = None,
              image_ids: Optional[Sequence] = None, box_keys: Optional[Sequence] = None) -> Dict[str, torch.Tensor]:
         """The distillation losses of a batch.
@@ -161,7 +99,7 @@ class CLIPSelf(torch.nn.Module):
         if self.context_teacher is None:
             rois = self.region_features(images, boxes)  # shape: [N, D], unit norm
         else:
-            rois, loss_context = self._dense_and_context(_stack(images), boxes)
+            rois, loss_context = self._dense_and_context(stack_images(images), boxes)
         crops = crops if isinstance(crops, torch.Tensor) else torch.cat(list(crops))
         crops_x = self.student.normalize_pixels(crops)  # shape: [N, 3, T, T]
         keys = None
@@ -224,16 +162,10 @@ class CLIPSelf(torch.nn.Module):
             keep = torch.cat([s + torch.randperm(n)[:self.loss_image_crops] for s, n in zip(starts, per_image)])
             crops_x, target = crops_x[keep], target[keep]
         if whole is not None:
-            whole_x = self.student.normalize_pixels(_stack(whole))
+            whole_x = self.student.normalize_pixels(stack_images(whole))
             target = torch.cat([target, self._teacher_embeddings(whole_x, whole_keys)])
             crops_x = torch.cat([crops_x, whole_x])
         if not len(crops_x):
             raise ValueError('loss_image has no inputs: loss_image_crops is 0 and the batch has no whole images')
         return 1 - (self.student.encode_image(crops_x) * target).sum(-1).mean()
 
-    # -- export -----------------------------------------------------------------------------------------
-    def ensemble_state_dict(self, alpha: Optional[float] = None) -> Dict[str, torch.Tensor]:
-        """open_clip state dict of ``alpha * student + (1 - alpha) * teacher`` (alpha default: the config's)."""
-        from .export import ensemble_state_dict
-        return ensemble_state_dict(self.student.clip.state_dict(), self.teacher.clip.state_dict(),
-                                   self.alpha if alpha is None else alpha)

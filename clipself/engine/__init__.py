@@ -1,4 +1,4 @@
-"""mmengine glue of the clipself stages: the ``clipself`` registries' contents (the CLIPSelf and
+"""mmengine glue of the clipself stages: the ``clipself`` registries' contents (the CLIPSelf, RegionCLIP-style and
 region-classification models, datasets, metric, hooks), atomic checkpoint writes and safe checkpoint loading.
 
 Importing this package is the registration entry point of the clipself configs
@@ -8,8 +8,9 @@ Importing this package is the registration entry point of the clipself configs
 from . import patches
 from . import checkpoints  # noqa: F401  (the 'atomic_local' file backend)
 from . import clipself_model  # noqa: F401  (the CLIPSelf model)
-from . import dataset_builders  # noqa: F401  (CLIPSelfDataset, COCOPanopticRegions)
+from . import dataset_builders  # noqa: F401  (CLIPSelfDataset, RegionNounDataset, COCOPanopticRegions)
 from . import region_eval  # noqa: F401  (zero-shot region classification: model, metric)
+from . import regionclip_model  # noqa: F401  (the RegionCLIP-style baseline)
 from . import run_checks  # noqa: F401  (schedule summary and evaluation-overlap hooks, ShardSampler)
 from . import training_hooks  # noqa: F401  (ExportCLIPHook, NonFiniteLossHook, ThroughputHook, TeacherEvalHook)
 

@@ -2,8 +2,9 @@
 
 The distillation itself (student, frozen teacher, losses, export) is the plain module; this adapter adds what a
 runner calls: ``forward(mode='loss' | 'tensor', **batch)`` on the dataset's ``pseudo_collate``d items, the data
-preprocessor, and ``val_step`` / ``test_step`` (zero-shot region classification of the student). Its state dict
-is the plain module's (``student.*``, ``teacher.*``): checkpoints load into either.
+preprocessor, and ``val_step`` / ``test_step`` (zero-shot region classification of the student,
+:class:`~clipself.engine.student_adapter.StudentAdapter`). Its state dict is the plain module's (``student.*``,
+``teacher.*``): checkpoints load into either.
 """
 from typing import Dict, List, Optional, Union
 
@@ -12,32 +13,13 @@ from mmengine.model import BaseModel
 
 from ..distill.model import CLIPSelf
 from ..registry import MODELS
+from .student_adapter import StudentAdapter
 
 
 @MODELS.register_module(name='CLIPSelf')
-class CLIPSelfModel(CLIPSelf, BaseModel):
-    """``CLIPSelf`` (keyword arguments as there) as an mmengine ``BaseModel``.
-
-    ``CLIPSelf.__init__`` comes first in the method order and its ``super().__init__()`` reaches
-    ``BaseModel.__init__`` with its defaults (a ``BaseDataPreprocessor``, no ``init_cfg``); the two arguments
-    below then replace them.
-
-    Args:
-        eval_cfg: keyword arguments of :class:`clipself.engine.region_eval.CLIPRegionClassifier` used by
-            ``val_step`` / ``test_step`` on the student (zero-shot region classification).
-        data_preprocessor / init_cfg: as mmengine's ``BaseModel``.
-        **kwargs: :class:`clipself.distill.CLIPSelf`'s.
-    """
-
-    def __init__(self, *, eval_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None, **kwargs):
-        super().__init__(**kwargs)
-        if data_preprocessor is not None:
-            self.data_preprocessor = (data_preprocessor if isinstance(data_preprocessor, torch.nn.Module)
-                                      else MODELS.build(data_preprocessor))
-        self.init_cfg = init_cfg
-        self.eval_cfg = dict(eval_cfg or {})
-        self._evaluator = None
+class CLIPSelfModel(StudentAdapter, CLIPSelf, BaseModel):
+    """``CLIPSelf`` (keyword arguments as there) as an mmengine ``BaseModel``; ``eval_cfg``, ``data_preprocessor``
+    and ``init_cfg`` as :class:`~clipself.engine.student_adapter.StudentAdapter`."""
 
     def forward(self, image: List[torch.Tensor], boxes: List[torch.Tensor], crops: Optional[List[torch.Tensor]] = None,
                 whole: Optional[List[torch.Tensor]] = None, skipped: Optional[List[int]] = None,
@@ -56,19 +38,5 @@ class CLIPSelfModel(CLIPSelf, BaseModel):
         if mode != 'loss':
             raise ValueError(f"CLIPSelf.forward: mode must be 'loss' or 'tensor', got {mode!r}")
         losses = self.loss(image, boxes, crops, whole=whole, image_ids=image_id, box_keys=box_keys)
-        losses['skipped_images'] = losses['num_regions'].new_tensor(float(sum(skipped or [])))
+        losses['skipped_images'] = self.skipped_images(skipped, losses['num_regions'].device)
         return losses
-
-    # -- evaluation (zero-shot region classification on the student) ----------------------------------
-    def _region_classifier(self):
-        if self._evaluator is None:
-            from .region_eval import CLIPRegionClassifier
-            evaluator = CLIPRegionClassifier(clip=self.student, **self.eval_cfg)
-            object.__setattr__(self, '_evaluator', evaluator)  # not a submodule: no weights of its own
-        return self._evaluator
-
-    def val_step(self, data):
-        return self._region_classifier().val_step(data)
-
-    def test_step(self, data):
-        return self._region_classifier().test_step(data)

@@ -7,6 +7,7 @@ from mmengine.dist import barrier, is_main_process
 
 from ..data.distill_dataset import CLIPSelfDataset
 from ..data.panoptic import COCOPanopticRegionDataset
+from ..data.region_nouns import RegionNounDataset
 from ..data.synthetic_coco import write_synthetic_coco
 from ..registry import DATASETS
 
@@ -28,6 +29,15 @@ def build_clipself_dataset(*, generate: Optional[dict] = None, **kwargs) -> CLIP
     loader reads them as it reads COCO."""
     ensure_generated(generate, kwargs.get('data_root', ''), os.path.join('annotations', 'instances.json'))
     return CLIPSelfDataset(**kwargs)
+
+
+@DATASETS.register_module(name='RegionNounDataset')
+def build_region_noun_dataset(*, generate: Optional[dict] = None, **kwargs) -> RegionNounDataset:
+    """``RegionNounDataset`` (boxes with noun labels, the RegionCLIP-style baseline) from a config; with
+    ``generate=dict(...)`` a synthetic COCO set is first written into ``data_root`` (once), whose instances json
+    (shape nouns, the true labels as the pseudo-labels) is then the box file."""
+    ensure_generated(generate, kwargs.get('data_root', ''), kwargs.get('ann_file', 'annotations/instances.json'))
+    return RegionNounDataset(**kwargs)
 
 
 @DATASETS.register_module(name='COCOPanopticRegions')

@@ -1,6 +1,6 @@
 """Class-name vocabularies that ship with clipself: COCO, COCO panoptic, OV-COCO, LVIS v1, or a text file.
 
-    vocab = load_vocabulary('lvis')           # or 'coco', 'coco-panoptic', 'ov-coco', 'my_classes.txt'
+    vocab = load_vocabulary('lvis')           # or 'coco', 'coco-panoptic', 'ov-coco', 'my_classes.txt', 'ann.json'
     vocab.names          # canonical dataset names, e.g. 'bolt_(for_a_door)' (match the annotation files)
     vocab.ids            # dataset category ids, e.g. COCO's 1..90 (not contiguous)
     vocab.display_names  # names for prompts, e.g. 'bolt'
@@ -151,18 +151,26 @@ def _builtin_key(name: str) -> Optional[str]:
     return key if key in BUILTIN else None
 
 
-def _from_json(path: Path, name: str) -> Vocabulary:
-    with open(path, encoding='utf-8') as f:
-        data = json.load(f)
-    cats = data['categories']
+def vocabulary_from_categories(categories: Sequence[dict], name: str, *, sort_by_id: bool = False) -> Vocabulary:
+    """A :class:`Vocabulary` from COCO-style ``categories`` entries (``id``, ``name`` and the optional fields);
+    ``sort_by_id``: in category-id order (the label order of the datasets), else in the given order."""
+    cats = sorted(categories, key=lambda c: int(c['id'])) if sort_by_id else list(categories)
     kw = {'names': [c['name'] for c in cats], 'ids': [int(c['id']) for c in cats]}
     for key in OPTIONAL_FIELDS:
         present = [key in c for c in cats]
         if any(present):
             if not all(present):
-                raise ValueError(f'{path}: some categories lack {key!r}')
+                raise ValueError(f'{name}: some categories lack {key!r}')
             kw[key] = [c[key] for c in cats]
     return Vocabulary(name=name, **kw)
+
+
+def _from_json(path: Path, name: str, *, sort_by_id: bool = False) -> Vocabulary:
+    with open(path, encoding='utf-8') as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or not isinstance(data.get('categories'), list):
+        raise ValueError(f'{path}: no "categories" list (expected a COCO-style json)')
+    return vocabulary_from_categories(data['categories'], name, sort_by_id=sort_by_id)
 
 
 def _from_txt(path: Path) -> Vocabulary:
@@ -188,7 +196,8 @@ def load_vocabulary(name: Union[str, os.PathLike]) -> Vocabulary:
     Args:
         name: ``'coco'`` (80 detection classes), ``'coco-panoptic'`` (133: 80 things + 53 stuff),
             ``'ov-coco'`` (65: 48 base + 17 novel), ``'lvis'`` (LVIS v1, 1203: 337 r / 461 c / 405 f), or
-            the path of a ``.txt`` file with one class name per line (ids are then 0..N-1).
+            the path of a ``.txt`` file with one class name per line (ids are then 0..N-1), or of a COCO-style
+            ``.json`` (its ``categories``, in category-id order: e.g. the nouns of a pseudo-labelled box file).
     Raises:
         ValueError: an unknown name, or an empty / malformed file. FileNotFoundError: a missing file.
     """
@@ -199,9 +208,13 @@ def load_vocabulary(name: Union[str, os.PathLike]) -> Vocabulary:
     if key is not None and not os.path.isfile(s):
         return _from_json(VOCAB_DIR / BUILTIN[key], key)
     path = Path(s)
+    if path.suffix.lower() == '.json':
+        if not path.is_file():
+            raise FileNotFoundError(f'annotation file {s} not found')
+        return _from_json(path, s, sort_by_id=True)
     if path.suffix.lower() == '.txt':
         if not path.is_file():
             raise FileNotFoundError(f'class-name file {s} not found')
         return _from_txt(path)
-    raise ValueError(f'unknown vocabulary {s!r}: use one of {", ".join(BUILTIN)} or the path of a .txt file '
-                     'with one class name per line')
+    raise ValueError(f'unknown vocabulary {s!r}: use one of {", ".join(BUILTIN)}, the path of a .txt file '
+                     'with one class name per line, or of a COCO-style .json with "categories"')

@@ -12,7 +12,7 @@ from .tiny import (CONFIG_DIR, batch, build, load_config, loss_of, predict, samp
 
 CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(CONFIG_DIR, 'fvit_*.py')))
 PUBLISHED = [f'fvit_{b}_upsample-fpn_bs64-3e_ov-coco_{v}.py' for b in ('eva02-b16', 'eva02-l14-336')
-             for v in ('original', 'clipself-patches', 'clipself-proposals')] + [
+             for v in ('original', 'clipself-patches', 'clipself-proposals', 'regionclip')] + [
     'fvit_vit-b16_upsample-fpn_bs64-3e_ov-coco_original.py'] + [
     f'fvit_{b}_upsample-fpn_bs64-48e_ov-lvis_{v}.py' for b in ('eva02-b16', 'eva02-l14-336')
     for v in ('original', 'clipself-patches')] + [
@@ -31,7 +31,9 @@ def _recipe(name, cfg):
     if 'synthetic' in name:   # generated-world configs (tests, make demo): not a published recipe
         return
     lvis_export = 'lvis' in name and 'clipself' in name   # the export of the LVIS-image CLIPSelf config
-    assert m.backbone.pretrained.startswith('work_dirs/clipself_' if lvis_export else 'checkpoints/')
+    regionclip = name.endswith('_regionclip.py')           # the export of the RegionCLIP-style baseline's config
+    assert m.backbone.pretrained.startswith(
+        'work_dirs/clipself_' if lvis_export else 'work_dirs/regionclip_' if regionclip else 'checkpoints/')
     assert m.backbone.out_indices == ([6, 10, 14, 23] if big else [3, 5, 7, 11])
     assert m.backbone.model_name == ('EVA02-L-14-336' if big else 'ViT-B-16' if 'vit-b16' in name else 'EVA02-B-16')
     assert head.fc_out_channels == (768 if big else 512)
@@ -76,6 +78,10 @@ def _recipe(name, cfg):
         assert 'CLIP' in ckpt or 'ViT-B-16' in ckpt
     elif lvis_export:
         assert ckpt.endswith('_lvis-patches_6e/exported/epoch_6.safetensors')
+    elif regionclip:
+        size = 'eva02-l14-336' if big else 'eva02-b16'
+        assert ckpt == f'work_dirs/regionclip_{size}_coco-pseudo_6e/exported/epoch_6.safetensors'
+        assert os.path.isfile(os.path.join(CONFIG_DIR, '..', 'clipself', f'regionclip_{size}_coco-pseudo_6e.py'))
     else:
         assert variant.replace('clipself-', 'clipself_') in ckpt
 

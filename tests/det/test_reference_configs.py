@@ -84,8 +84,19 @@ def test_resolved_configs_change_only_where_meant(name):
     assert _changes(_snapshot()[name], _load(name).to_dict()) == EXPECTED.get(name, {})
 
 
+# configs added after the snapshot; each inherits a snapshot config and changes only the backbone's weights
+ADDED = {f'fvit_{b}_upsample-fpn_bs64-3e_ov-coco_regionclip.py': f'fvit_{b}_upsample-fpn_bs64-3e_ov-coco_original.py'
+         for b in ('eva02-b16', 'eva02-l14-336')}
+
+
 def test_every_config_is_in_the_snapshot():
-    assert sorted(n for n in os.listdir(CONFIG_DIR) if n.startswith('fvit_')) == sorted(_snapshot())
+    assert sorted(n for n in os.listdir(CONFIG_DIR) if n.startswith('fvit_')) == sorted([*_snapshot(), *ADDED])
+
+
+@pytest.mark.parametrize('name', sorted(ADDED))
+def test_added_configs_change_only_the_weights(name):
+    changes = _changes(_load(ADDED[name]).to_dict(), _load(name).to_dict())
+    assert list(changes) == ['model.backbone.pretrained'], changes
 
 
 # -- the values, stated ---------------------------------------------------------------------------------------------

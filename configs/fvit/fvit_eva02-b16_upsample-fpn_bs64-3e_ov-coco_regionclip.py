@@ -1,0 +1,5 @@
+# F-ViT on EVA02-CLIP B/16 refined by the RegionCLIP-style baseline: OV-COCO novel AP50 34.4 in the paper's README.
+# Loads the export of configs/clipself/regionclip_eva02-b16_coco-pseudo_6e.py; the reference's released weights
+# (checkpoints/eva_vitb16_coco_regionclip.pt) load too: --cfg-options model.backbone.pretrained=...
+_base_ = 'fvit_eva02-b16_upsample-fpn_bs64-3e_ov-coco_original.py'
+model = dict(backbone=dict(pretrained='work_dirs/regionclip_eva02-b16_coco-pseudo_6e/exported/epoch_6.safetensors'))
