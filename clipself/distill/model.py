@@ -129,11 +129,6 @@ class CLIPSelf(StudentTeacher):
         target = teacher(images, tuple(dense.shape[-2:]), self.student.patch_size)  # shape: [B, h*w, h*w]
         return self.student.roi_features(dense, boxes), context_loss(student_affinity(context), target)
 
-    def export_metadata(self) -> dict:
-        """What an export of this model records besides alpha: the dense mode of a decoupled distillation."""
-        from .export import dense_mode_metadata
-        return dense_mode_metadata(self.student.dense_mode)
-
     @torch.no_grad()
     def _teacher_embeddings(self, x: torch.Tensor, keys: Optional[list] = None) -> torch.Tensor:
         """``teacher.encode_image(x)`` ``[N, D]`` for normalised crops ``x [N, 3, T, T]``; with ``keys`` (one per

@@ -101,6 +101,11 @@ class StudentTeacher(torch.nn.Module):
         x = self.student.normalize_pixels(stack_images(images))  # shape: [B, 3, S, S]
         return self.student.encode_dense(x)
 
+    def export_metadata(self) -> dict:
+        """What an export of this model records besides alpha: the dense mode of a decoupled distillation."""
+        from .export import dense_mode_metadata
+        return dense_mode_metadata(self.student.dense_mode)
+
     def ensemble_state_dict(self, alpha: Optional[float] = None) -> Dict[str, torch.Tensor]:
         """open_clip state dict of ``alpha * student + (1 - alpha) * teacher`` (alpha default: the config's)."""
         from .export import ensemble_state_dict
