@@ -11,7 +11,6 @@ CLIPSelf runs) and its student is evaluated like theirs. Figures: ``regionclip.r
 """
 import json
 import os
-import shutil
 import time
 from typing import Dict, List, Tuple
 
@@ -20,6 +19,7 @@ import torch
 
 from ..fileio import write_json
 from .settings import CROP, MODEL, ROOT, SCENE
+from .stages import train_on_schedule
 
 MAX_BOXES = 20  # per scene, as the reference's box file is read
 
@@ -83,7 +83,6 @@ def train_regionclip(clip_path: str, train_root: str, ann_file: str, noun_file: 
     """One RegionCLIP-style run (``configs/clipself/regionclip_tiny_synthetic.py`` with the demo CLIP, the
     CLIPSelf runs' schedule); returns its work dir."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'clipself', 'regionclip_tiny_synthetic.py'))
     cfg.model.clip = dict(model_name=MODEL, pretrained=clip_path)
     cfg.model.noun_embeddings = noun_file
@@ -91,25 +90,7 @@ def train_regionclip(clip_path: str, train_root: str, ann_file: str, noun_file: 
     ds.update(data_root=train_root + '/', ann_file=ann_file, student_size=SCENE, max_boxes=MAX_BOXES,
               nouns=noun_file, seed=seed)
     ds.pop('generate', None)
-    cfg.train_dataloader.batch_size = size['batch']
-    epochs = size['epochs']
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
-    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None  # evaluated afterwards, as the CLIPSelf runs
-    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-    cfg.optim_wrapper.optimizer.lr = size['lr']
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
-        dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=epochs, T_max=epochs,
-             convert_to_iter_based=True)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=epochs, max_keep_ckpts=1,
-                                        backend_args=dict(backend='atomic_local'))
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
-    cfg.randomness = dict(seed=seed)
-    cfg.work_dir = os.path.join(work_dir, 'distill_regionclip')
-    cfg.experiment_name = 'demo_distill_regionclip'
-    cfg.log_level = 'WARNING'
-    shutil.rmtree(cfg.work_dir, ignore_errors=True)
-    Runner.from_cfg(cfg).train()
+    train_on_schedule(cfg, size, seed, work_dir, 'regionclip')  # the CLIPSelf runs' schedule
     return cfg.work_dir
 
 

@@ -42,23 +42,15 @@ def region_classification(clip: dict, val_root: str, work_dir: str, tag: str) ->
     return out
 
 
-def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_dir: str, size: dict,
-            seed: int, model: str = MODEL) -> str:
-    """One CLIPSelf run (``configs/clipself/clipself_tiny_synthetic.py`` with the demo CLIP, a ``model`` file);
-    returns its work dir."""
+def train_on_schedule(cfg, size: dict, seed: int, work_dir: str, name: str) -> None:
+    """Train the distillation config ``cfg`` with the demo's schedule (``size``: batch, epochs, lr; warm-up then
+    cosine, one checkpoint at the end, no validation: the runs are evaluated afterwards, on student and export)
+    into ``{work_dir}/distill_{name}``, started clean (loss curves read every log in it)."""
     from mmengine.runner import Runner
-    cfg = _config('clipself_tiny_synthetic.py')
-    cfg.model.clip = dict(model_name=model, pretrained=clip_path)
-    cfg.model.loss_image_weight = settings['loss_image_weight']
-    cfg.model.loss_image_crops = settings.get('loss_image_crops')
-    cfg.model.cache_teacher = True  # 320 scenes x ~23 boxes: each proposal's teacher embedding computed once
-    ds = cfg.train_dataloader.dataset
-    ds.update(data_root=train_root + '/', sampler=settings['sampler'], student_size=SCENE, crop_size=CROP, seed=seed)
-    ds.pop('generate', None)
     cfg.train_dataloader.batch_size = size['batch']
     epochs = size['epochs']
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
-    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None  # evaluated afterwards, on student and export
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
     cfg.optim_wrapper.optimizer.lr = size['lr']
     cfg.param_scheduler = [
@@ -69,11 +61,26 @@ def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_
                                         backend_args=dict(backend='atomic_local'))
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
     cfg.randomness = dict(seed=seed)
-    cfg.work_dir = os.path.join(work_dir, 'distill_' + variant)
-    cfg.experiment_name = f'demo_distill_{variant}'
+    cfg.work_dir = os.path.join(work_dir, 'distill_' + name)
+    cfg.experiment_name = f'demo_distill_{name}'
     cfg.log_level = 'WARNING'
-    shutil.rmtree(cfg.work_dir, ignore_errors=True)  # a rerun starts clean (loss curves read every log in it)
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)
     Runner.from_cfg(cfg).train()
+
+
+def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_dir: str, size: dict,
+            seed: int, model: str = MODEL) -> str:
+    """One CLIPSelf run (``configs/clipself/clipself_tiny_synthetic.py`` with the demo CLIP, a ``model`` file);
+    returns its work dir."""
+    cfg = _config('clipself_tiny_synthetic.py')
+    cfg.model.clip = dict(model_name=model, pretrained=clip_path)
+    cfg.model.loss_image_weight = settings['loss_image_weight']
+    cfg.model.loss_image_crops = settings.get('loss_image_crops')
+    cfg.model.cache_teacher = True  # 320 scenes x ~23 boxes: each proposal's teacher embedding computed once
+    ds = cfg.train_dataloader.dataset
+    ds.update(data_root=train_root + '/', sampler=settings['sampler'], student_size=SCENE, crop_size=CROP, seed=seed)
+    ds.pop('generate', None)
+    train_on_schedule(cfg, size, seed, work_dir, variant)
     return cfg.work_dir
 
 
