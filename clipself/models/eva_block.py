@@ -10,7 +10,10 @@ What timm's block does in several passes is done here in fewer:
 - SwiGLU's gate and value projections (``fc1_g``, ``fc1_x``) are one matmul.
 
 Blocks this module does not cover (fused ``qkv`` with a separate bias add, gated attention, q/k norms, GLU MLPs
-of other layouts, ``AttentionRope``) report False from :func:`supports_fast_block` and keep timm's forward.
+of other layouts, ``AttentionRope``) report False from :func:`supports_fast_block` and keep timm's forward. A
+covered block whose projections were swapped for other modules (quantised linears) or carry forward hooks
+(calibration recorders) falls back too, at each call (:func:`plain_linears`): the fused matmuls read the
+weights and would skip those modules' own forward.
 """
 from typing import Optional, Tuple
 
@@ -31,6 +34,20 @@ def supports_fast_block(blk: nn.Module) -> bool:
     if attn.qkv is None and (attn.k_proj.bias is not None or (attn.q_proj.bias is None) != (attn.v_proj.bias is None)):
         return False
     return type(blk.mlp).__name__ in ('SwiGLU', 'Mlp', 'GluMlp')
+
+
+def plain_linears(*modules: Optional[nn.Module]) -> bool:
+    """Whether every module given is a plain ``nn.Linear`` (or None) without forward hooks: reading its weights
+    and calling ``F.linear`` then does exactly what calling it does."""
+    return all(m is None or (type(m) is nn.Linear and not m._forward_hooks and not m._forward_pre_hooks)
+               for m in modules)
+
+
+def fusable_attention(attn: nn.Module) -> bool:
+    """Whether :func:`qkv_projection` may replace the calls of ``attn``'s q/k/v projections right now."""
+    if attn.qkv is not None:
+        return plain_linears(attn.qkv)
+    return plain_linears(attn.q_proj, attn.k_proj, attn.v_proj)
 
 
 def rope_tables(rope: torch.Tensor, num_prefix_tokens: int, half: bool) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +113,7 @@ def fast_attention(attn: nn.Module, y: torch.Tensor, tables, attn_mask: Optional
 
 def fast_mlp(mlp: nn.Module, y: torch.Tensor) -> torch.Tensor:
     """timm's ``SwiGLU`` (``fc1_g``, ``fc1_x`` as one matmul) or its other MLPs unchanged: ``[B, N, C] -> [B, N, C]``."""
-    if type(mlp).__name__ != 'SwiGLU':
+    if type(mlp).__name__ != 'SwiGLU' or not plain_linears(mlp.fc1_g, mlp.fc1_x):
         return mlp(y)
     w = torch.cat((mlp.fc1_g.weight, mlp.fc1_x.weight))
     bias = None if mlp.fc1_g.bias is None else torch.cat((mlp.fc1_g.bias, mlp.fc1_x.bias))

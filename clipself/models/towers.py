@@ -26,7 +26,7 @@ from torch.utils.checkpoint import checkpoint
 
 from timm.layers import apply_rot_embed_cat
 
-from .eva_block import fast_attention, fast_block, fast_mlp, rope_tables, supports_fast_block
+from .eva_block import fast_attention, fast_block, fast_mlp, fusable_attention, rope_tables, supports_fast_block
 from .pos_embed import GridCache, eva_rope, resize_pos_embed
 from .variants import get_variants
 from .windows import window_partition, window_unpartition
@@ -206,7 +206,7 @@ class EvaTower(DenseTower):
         return x, grid, rope
 
     def block(self, i, x, rope, attn_mask=None):
-        if self._fast[i]:
+        if self._fast[i] and fusable_attention(self.blocks[i].attn):
             return fast_block(self.blocks[i], x, self._tables(i, rope), attn_mask)
         return self.blocks[i](x, rope=rope, attn_mask=attn_mask)
 
@@ -239,7 +239,7 @@ class EvaTower(DenseTower):
 
     def attn_branch(self, i, x, rope, attn_mask=None, attend=None):
         blk = self.blocks[i]
-        if self._fast[i]:
+        if self._fast[i] and fusable_attention(blk.attn):
             out = fast_attention(blk.attn, blk.norm1(x), self._tables(i, rope), attn_mask, attend)
         elif attend is None:  # timm's own attention: the same operations as the block's forward
             out = blk.attn(blk.norm1(x), rope=rope, attn_mask=attn_mask)

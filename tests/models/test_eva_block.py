@@ -63,3 +63,27 @@ def test_wrong_rope_sign_is_caught():
 def test_unsupported_blocks_keep_timm_forward():
     trunk = _trunk(qk_norm=True)
     assert not supports_fast_block(trunk.blocks[0])
+
+
+def test_hooked_or_swapped_projections_are_called():
+    """The tower's fused path reads projection weights; a forward hook (calibration) or a swapped module
+    (quantisation) on a projection must still see every call: the tower falls back to calling the modules."""
+    from clipself.models.eva_block import fast_mlp, fusable_attention
+    trunk = _trunk()
+    blk = trunk.blocks[0]
+    assert fusable_attention(blk.attn)
+    seen = []
+    h = blk.attn.q_proj.register_forward_pre_hook(lambda m, a: seen.append('q'))
+    assert not fusable_attention(blk.attn)
+    h.remove()
+
+    class Doubled(torch.nn.Linear):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    fc = blk.mlp.fc1_x
+    swapped = Doubled(fc.in_features, fc.out_features, bias=fc.bias is not None)
+    swapped.load_state_dict(fc.state_dict())
+    blk.mlp.fc1_x = swapped
+    y = torch.randn(1, 5, 64)
+    torch.testing.assert_close(fast_mlp(blk.mlp, y), blk.mlp(y))
