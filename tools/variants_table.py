@@ -7,18 +7,24 @@ held-out scenes (rois / crops, thing top-1 %), the mean time of a training itera
 iterations), the peak memory (CUDA: ``max_memory_allocated``; CPU: the row process's peak RSS, which includes
 Python, torch and the data) and the image tower's size. Each row runs in its own process. The quantisation rows
 post-training-quantise the baseline row's student (MPTQ-ViT, ``clipself.quant``; calibrated on training scenes) at
-W8A8 / W6A6 / W4A4 and mixed precision under the all-6-bit size, and evaluate it the same way.
+W8A8 / W6A6 / W4A4 and mixed precision under the all-6-bit size, and evaluate it the same way. The scenes are the
+demo's world with its open-vocabulary split (``star`` and ``ring`` novel), so ``--fvit`` also trains the demo's
+F-ViT on every row's CLIP (frozen, built with the row's tower options) and reports novel / base box AP50; the
+early-shortcut row (ExMobileViT, an F-ViT head option) is F-ViT with
+``configs/variants/fvit_demo_synthetic_early-shortcut.py`` on the baseline row's student.
 
-    python tools/variants_table.py --out work_dirs/variants_table            # the full table (~20 min / row on 2 cores)
-    python tools/variants_table.py --out work_dirs/variants_short --short    # a few iterations: shows it works
+    python tools/variants_table.py --out work_dirs/variants_table --fvit --jobs 2   # the full table
+    python tools/variants_table.py --out work_dirs/variants_short --short          # a few iterations: shows it works
 
-``--declip`` runs the DeCLIP-style rows instead (docs/context_distillation.md), on the demo's world (the OV split
-F-ViT reads too): CLIPSelf as it is, the decoupled 'qq' block alone, and 'qq' / 'csa' with the context loss toward
+``--jobs N`` runs N rows at a time (each in its own process, with cores / N threads; rows that need the baseline
+row's student wait for it). Side-by-side rows share the machine, so compare their s / iter within one run only.
+
+``--declip`` runs the DeCLIP-style rows instead (docs/context_distillation.md), on the same world: CLIPSelf as it is, the decoupled 'qq' block alone, and 'qq' / 'csa' with the context loss toward
 the frozen CLIP's own affinity (self teacher), same seed, data, iterations and learning rate. Each row reports rois /
 crops / maskpool thing and stuff top-1, training-free segmentation mIoU, image zero-shot top-1 and the time per
-distillation iteration; ``--fvit`` also trains and evaluates F-ViT on each row's student (novel / base AP50).
+distillation iteration.
 
-    python tools/variants_table.py --declip --out work_dirs/declip_table [--fvit]
+    python tools/variants_table.py --declip --out work_dirs/declip_table [--fvit] [--jobs 2]
 """
 import argparse
 import json
@@ -27,6 +33,7 @@ import resource
 import subprocess
 import sys
 import time
+from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,6 +50,9 @@ DECLIP_ROWS = {  # name -> (build_clip options, CLIPSelf options)
     'decoupled qq (no context loss)': (dict(dense_mode='qq'), {}),
     'qq + context (self teacher)': (dict(dense_mode='qq'), dict(context_teacher=SELF_TEACHER)),
     'csa + context (self teacher)': (dict(dense_mode='csa'), dict(context_teacher=SELF_TEACHER)),
+}
+HEAD_ROWS = {  # name -> F-ViT config: the baseline row's student under another detector head (needs --fvit)
+    'early-shortcut (F-ViT head, blocks 1-2)': 'configs/variants/fvit_demo_synthetic_early-shortcut.py',
 }
 QUANT_ROWS = {  # name -> bits: the baseline row's distilled student, post-training quantised (MPTQ-ViT)
     'baseline W8A8': 8, 'baseline W6A6': 6, 'baseline W4A4': 4, 'baseline mixed (6-bit size)': 'mixed',
@@ -133,7 +143,24 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
     res.update({k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
     if name in DECLIP_ROWS:
         res.update(_declip_figures(path, metrics, data, out, size, seed, tag))
+    if size.get('fvit'):  # a decoupled block is recorded in the file; the tower options are not
+        res.update(fvit_figures(path, data, out, size, seed, tag, tower_options=options or None))
     return res
+
+
+def run_head_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
+    """F-ViT with another head (``HEAD_ROWS[name]``) on the baseline row's student; the distillation columns are
+    the baseline's."""
+    student = _baseline_student(out)
+    return dict(row=name, head=True, **fvit_figures(student, data, out, size, seed, 'head_' + name.split()[0],
+                                                    config=HEAD_ROWS[name]))
+
+
+def _baseline_student(out: str) -> str:
+    student = os.path.join(out, 'distill_baseline', 'student.safetensors')
+    if not os.path.isfile(student):
+        raise FileNotFoundError(f'{student} missing: this row needs the baseline row first')
+    return student
 
 
 def _declip_figures(path: str, metrics: dict, data: str, out: str, size: dict, seed: int, tag: str) -> dict:
@@ -154,12 +181,18 @@ def _declip_figures(path: str, metrics: dict, data: str, out: str, size: dict, s
                                                     text=build_text_embeddings(model, list(SHAPES)))
     res['seg_miou'] = synthetic_semantic_miou(model, build_text_embeddings(model, list(SEMANTIC_CLASSES)),
                                               num_images=size['seg_images'], seed=seed + 1000)['miou']
-    if size.get('fvit'):
-        from clipself.demo.stages import train_fvit
-        generate = _ov_world(size, seed)
-        ap = train_fvit(path, data, generate, out, size['fvit_epochs'], seed, tag=tag)
-        res.update(novel_ap50=ap.get('novel_ap50'), base_ap50=ap.get('base_ap50'))
     return res
+
+
+def fvit_figures(path: str, data: str, out: str, size: dict, seed: int, tag: str, *, config: Optional[str] = None,
+                 tower_options: Optional[dict] = None) -> dict:
+    """The demo's F-ViT (or ``config``) trained on the base shapes with the CLIP file ``path`` frozen as its
+    backbone (built with ``tower_options``): ``{'novel_ap50': ..., 'base_ap50': ...}`` (%)."""
+    from clipself.demo.stages import train_fvit
+    opts = {'model.backbone.tower_options': tower_options} if tower_options else None
+    ap = train_fvit(path, data, _ov_world(size, seed), out, size['fvit_epochs'], seed, tag=tag,
+                    config=None if config is None else os.path.join(ROOT, config), cfg_options=opts)
+    return dict(novel_ap50=ap.get('novel_ap50'), base_ap50=ap.get('base_ap50'))
 
 
 def _ov_world(size: dict, seed: int) -> dict:
@@ -168,17 +201,16 @@ def _ov_world(size: dict, seed: int) -> dict:
                 val_images=size['val_images'])
 
 
-def run_quant_row(name: str, data: str, out: str, size: dict) -> dict:
-    """Quantise the baseline row's student (calibrated on training scenes) and evaluate it."""
+def run_quant_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
+    """Quantise the baseline row's student (calibrated on training scenes) and evaluate it (with ``--fvit``: F-ViT
+    on the quantised CLIP too)."""
     from clipself.demo.stages import region_classification
     from clipself.models import build_clip, save_safetensors
     from clipself.quant import quantize_clip, tower_bytes, tower_groups
     from clipself.quant.calibration import calibration_images, make_calibrate
 
     bits = QUANT_ROWS[name]
-    student = os.path.join(out, 'distill_baseline', 'student.safetensors')
-    if not os.path.isfile(student):
-        raise FileNotFoundError(f'{student} missing: the quantisation rows need the baseline row first')
+    student = _baseline_student(out)
     model = build_clip(MODEL, student)
     layers = {n: 6 for g in tower_groups(model.tower) for n in g.linears}
     budget = tower_bytes(model.clip.visual, layers) / 2 ** 20 if bits == 'mixed' else None
@@ -191,9 +223,33 @@ def run_quant_row(name: str, data: str, out: str, size: dict) -> dict:
                             extra=dict(quantization=spec))
     metrics = region_classification(dict(model_name=MODEL, pretrained=path), os.path.join(data, 'val'), out, tag)
     used = {b: sum(v['bits'] == b for v in spec['layers'].values()) for b in (8, 6, 4)}
-    return dict(row=name, quant_seconds=seconds, tower_mb=spec['tower_mb'], fp32_mb=tower_bytes(model.clip.visual, {})
-                / 2 ** 20, bits=used, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10,
-                **{k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
+    res = dict(row=name, quant_seconds=seconds, tower_mb=spec['tower_mb'],
+               fp32_mb=tower_bytes(model.clip.visual, {}) / 2 ** 20, bits=used,
+               peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10,
+               **{k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
+    if size.get('fvit'):
+        res.update(fvit_figures(path, data, out, size, seed, tag))
+    return res
+
+
+def _row_file(out: str, row: str) -> str:
+    return os.path.join(out, 'rows', ''.join(c if c.isalnum() else '_' for c in row) + '.json')
+
+
+def run_row_process(row: str, cmd: list, saved: str) -> dict:
+    """One row in a process of its own (its peak memory is its own), with as many threads as this worker was given;
+    the row's figures are written to ``saved`` (``--resume`` reuses them)."""
+    import torch
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()), PYTHONPATH=os.pathsep.join(
+        [ROOT] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode:
+        raise RuntimeError(f'row {row!r} failed:\n{proc.stderr[-3000:]}')
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    with open(saved + '.tmp', 'w') as f:
+        json.dump(result, f)
+    os.replace(saved + '.tmp', saved)
+    return result
 
 
 def main():
@@ -201,78 +257,98 @@ def main():
     ap.add_argument('--out', default='work_dirs/variants_table')
     ap.add_argument('--short', action='store_true', help='a few iterations on a few scenes (shows it works)')
     ap.add_argument('--rows', nargs='*', default=None,
-                    help=f'rows to run (default all: {list(ROWS) + list(QUANT_ROWS)}; '
+                    help=f'rows to run (default all: {list(ROWS) + list(HEAD_ROWS) + list(QUANT_ROWS)}; '
                          f'with --declip: {list(DECLIP_ROWS)})')
     ap.add_argument('--declip', action='store_true', help='the DeCLIP-style rows (decoupled block, context loss)')
-    ap.add_argument('--fvit', action='store_true', help='with --declip: F-ViT novel / base AP50 of every row')
+    ap.add_argument('--fvit', action='store_true', help='F-ViT novel / base AP50 of every row (and the head rows)')
+    ap.add_argument('--jobs', type=int, default=1, help='rows run at a time (each with cores / jobs threads)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--resume', action='store_true', help='reuse the rows an earlier run in --out finished')
     ap.add_argument('--row', help=argparse.SUPPRESS)  # internal: run one row in this process
     args = ap.parse_args()
     size = dict(SIZES['short' if args.short else 'full'], fvit=args.fvit)
     out = os.path.abspath(args.out)
-    data = os.path.join(out, 'data_ov' if args.declip else 'data')
-    if args.rows is None:
-        args.rows = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(QUANT_ROWS)
+    data = os.path.join(out, 'data')
+    known = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(HEAD_ROWS) + list(QUANT_ROWS)
     if args.row:
-        run = run_quant_row(args.row, data, out, size) if args.row in QUANT_ROWS else \
-            run_row(args.row, data, out, size, args.seed)
-        print(json.dumps(run))
+        fn = run_quant_row if args.row in QUANT_ROWS else run_head_row if args.row in HEAD_ROWS else run_row
+        print(json.dumps(fn(args.row, data, out, size, args.seed)))
         return
-    known = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(QUANT_ROWS)
+    if args.rows is None:
+        args.rows = [r for r in known if args.fvit or r not in HEAD_ROWS]
     unknown = [r for r in args.rows if r not in known]
     if unknown:
         ap.error(f'unknown rows {unknown}; choose from {known}')
-    if args.fvit and not args.declip:
-        ap.error('--fvit goes with --declip')
-    if args.declip:  # the demo's world with its OV split (F-ViT)
-        from clipself.det.datasets import ensure_synthetic_ov_coco
-        ensure_synthetic_ov_coco(data, **_ov_world(size, args.seed))
-    from clipself.data.synthetic_coco import write_synthetic_coco
-    for split, n, seed in (('train', size['train_images'], args.seed), ('val', size['val_images'], args.seed + 1000)):
-        if not args.declip and not os.path.isfile(os.path.join(data, split, 'annotations', 'proposals.json')):
-            write_synthetic_coco(os.path.join(data, split), num_images=n, seed=seed, size=(SCENE, SCENE))
-    results = []
+    if not args.fvit and any(r in HEAD_ROWS for r in args.rows):
+        ap.error(f'the head rows {list(HEAD_ROWS)} are F-ViT runs: they need --fvit')
+    if args.jobs < 1:
+        ap.error(f'--jobs must be >= 1, got {args.jobs}')
+    from clipself.det.datasets import ensure_synthetic_ov_coco  # the demo's world with its OV split (F-ViT)
+    ensure_synthetic_ov_coco(data, **_ov_world(size, args.seed))
     os.makedirs(os.path.join(out, 'rows'), exist_ok=True)
+    done, tasks = {}, {}
     for row in args.rows:
-        saved = os.path.join(out, 'rows', ''.join(c if c.isalnum() else '_' for c in row) + '.json')
+        saved = _row_file(out, row)
         if args.resume and os.path.isfile(saved):  # a row an interrupted run finished
             with open(saved) as f:
-                results.append(json.load(f))
+                done[row] = json.load(f)
             continue
         cmd = [sys.executable, os.path.abspath(__file__), '--out', out, '--row', row, '--seed', str(args.seed)]
-        cmd += (['--short'] if args.short else []) + (['--declip'] if args.declip else []) + \
-            (['--fvit'] if args.fvit else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(
-                              [ROOT] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])))
-        if proc.returncode:
-            sys.exit(f'row {row!r} failed:\n{proc.stderr[-3000:]}')
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        with open(saved, 'w') as f:
-            json.dump(results[-1], f)
+        cmd += [flag for flag, on in (('--short', args.short), ('--declip', args.declip), ('--fvit', args.fvit)) if on]
+        tasks[row] = (run_row_process, row, cmd, saved)
+    # the rows on the baseline's student wait for it when it runs too; listed after the distillations
+    order = sorted(tasks, key=lambda r: r in QUANT_ROWS or r in HEAD_ROWS)
+    tasks = {r: tasks[r] for r in order}
+    needs = {r: 'baseline' for r in tasks if (r in QUANT_ROWS or r in HEAD_ROWS) and 'baseline' in tasks}
+    from clipself.demo.scheduler import run_in_parallel
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    jobs = min(args.jobs, len(tasks)) or 1
+    done.update(run_in_parallel(tasks, lambda m: print(m.replace('[demo]', '[variants]'), flush=True), needs=needs,
+                                on_done=lambda row, r: print(f'[variants] {row}: done', flush=True),
+                                processes=jobs, threads=max(1, cores // jobs)) if tasks else {})
+    results = [done[r] for r in args.rows]
     with open(os.path.join(out, 'results.json'), 'w') as f:
-        json.dump(dict(size=size, seed=args.seed, model=MODEL, rows=results), f, indent=2)
+        json.dump(dict(size=size, seed=args.seed, model=MODEL, jobs=jobs, rows=results), f, indent=2)
     print(f'shapes world, {MODEL} demo CLIP, {size["iters"]} iterations of batch {size["batch"]} '
-          f'({size["train_images"]} training / {size["val_images"]} held-out scenes), seed {args.seed}')
+          f'({size["train_images"]} training / {size["val_images"]} held-out scenes), seed {args.seed}, '
+          f'{jobs} row(s) at a time')
     if args.declip:
         _print_declip(results)
         return
-    print('| row | rois thing top-1 | crops thing top-1 | s / iter | peak MB | tower params (options) |')
-    print('|---|---|---|---|---|---|')
-    for r in [r for r in results if 'tower_mb' not in r]:
-        extra = f', alpha -> {r["alpha_after"]:.3f}' if 'alpha_after' in r else ''
-        print(f'| {r["row"]}{extra} | {r["rois"]:.1f} | {r["crops"]:.1f} | {r["sec_per_iter"]:.3f} | '
-              f'{r["peak_mb"]:.0f} | {r["tower_params"] / 1e6:.3f} M ({r["option_params"]}) |')
+    _print_variants(results)
 
+
+def _ap(r: dict) -> str:
+    return ' | '.join('-' if r.get(k) is None else f'{r[k]:.1f}' for k in ('novel_ap50', 'base_ap50'))
+
+
+def _print_variants(results) -> None:
+    fvit = any('novel_ap50' in r for r in results)
+    head = ' | F-ViT novel AP50 | F-ViT base AP50' if fvit else ''
+    print(f'| row | rois thing top-1 | crops thing top-1{head} | s / iter | peak MB | tower params (options) |')
+    print('|---|---|---|' + ('---|---|' if fvit else '') + '---|---|---|')
+    base = next((r for r in results if r['row'] == 'baseline'), None)
+    for r in results:
+        if 'tower_mb' in r:
+            continue
+        ap = f' | {_ap(r)}' if fvit else ''
+        if r.get('head'):  # the baseline's CLIP under another F-ViT head
+            same = '= baseline' if base else '-'
+            print(f'| {r["row"]} | {same} | {same}{ap} | - | - | - |')
+            continue
+        extra = f', alpha -> {r["alpha_after"]:.3f}' if 'alpha_after' in r else ''
+        print(f'| {r["row"]}{extra} | {r["rois"]:.1f} | {r["crops"]:.1f}{ap} | {r["sec_per_iter"]:.3f} | '
+              f'{r["peak_mb"]:.0f} | {r["tower_params"] / 1e6:.3f} M ({r["option_params"]}) |')
     quant = [r for r in results if 'tower_mb' in r]
     if quant:
         print()
-        print('| post-training quantisation of the baseline student | rois thing top-1 | crops thing top-1 | '
-              'tower MB (fp32) | layers at 8 / 6 / 4 bits | calibration s |')
-        print('|---|---|---|---|---|---|')
+        print('| post-training quantisation of the baseline student | rois thing top-1 | crops thing top-1'
+              f'{head} | tower MB (fp32) | layers at 8 / 6 / 4 bits | calibration s |')
+        print('|---|---|---|' + ('---|---|' if fvit else '') + '---|---|---|')
         for r in quant:
             b = r['bits']
-            print(f'| {r["row"]} | {r["rois"]:.1f} | {r["crops"]:.1f} | {r["tower_mb"]:.2f} ({r["fp32_mb"]:.2f}) | '
+            ap = f' | {_ap(r)}' if fvit else ''
+            print(f'| {r["row"]} | {r["rois"]:.1f} | {r["crops"]:.1f}{ap} | {r["tower_mb"]:.2f} ({r["fp32_mb"]:.2f}) | '
                   f'{b["8"]} / {b["6"]} / {b["4"]} | {r["quant_seconds"]:.0f} |')
 
 

@@ -22,22 +22,25 @@ def _threaded(threads: int, fn: Callable, *args):
 
 def run_in_parallel(tasks: Dict[str, tuple], log: Callable[[str], None],
                     needs: Optional[Dict[str, str]] = None,
-                    on_done: Optional[Callable[[str, object], None]] = None) -> Dict[str, object]:
+                    on_done: Optional[Callable[[str, object], None]] = None, *,
+                    processes: Optional[int] = None, threads: Optional[int] = None) -> Dict[str, object]:
     """Run ``{name: (fn, *args)}`` (module-level ``fn``) in parallel processes, each started as a process frees
     up, in the listed order (list the longest first) except that a task named in ``needs`` waits until the task
     it needs has finished. Results by name; ``on_done(name, result)`` is called in this process as each task
-    finishes (the place to report it). Inline, in the listed order, when the machine has one core. A failed
-    run raises its error here."""
+    finishes (the place to report it). Inline, in the listed order, when the machine has one core (or
+    ``processes`` is 1). ``processes`` / ``threads``: instead of :func:`plan_workers`'s choice. A failed run raises
+    its error here."""
     needs = needs or {}
     on_done = on_done or (lambda name, result: None)
     for name, first in needs.items():
         if name not in tasks or first not in tasks or list(tasks).index(first) > list(tasks).index(name):
             raise ValueError(f'{name!r} needs {first!r}: both must be tasks, {first!r} listed first')
-    procs, threads = plan_workers(len(tasks))
+    planned = plan_workers(len(tasks))
+    procs, threads = processes or planned[0], threads or planned[1]
     if procs == 1:
         results = {}
         for name, (fn, *args) in tasks.items():
-            results[name] = fn(*args)
+            results[name] = _threaded(threads, fn, *args)
             on_done(name, results[name])
         return results
     import multiprocessing as mp

@@ -85,11 +85,12 @@ def distill(variant: str, settings: dict, clip_path: str, train_root: str, work_
 
 
 def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, epochs: int, seed: int, *,
-               tag: str, config: Optional[str] = None) -> Dict[str, float]:
+               tag: str, config: Optional[str] = None, cfg_options: Optional[dict] = None) -> Dict[str, float]:
     """Train F-ViT (``config``, default ``configs/fvit/fvit_demo_synthetic.py``) on the base classes of the demo's
     scenes (``data_root``, written by ``ensure_synthetic_ov_coco(data_root, **generate)``) with ``clip_path`` frozen
     as its backbone, then evaluate box AP50 on the held-out scenes: ``{'novel_ap50': ..., 'base_ap50': ...,
-    'class.star.ap50': ...}`` (%)."""
+    'class.star.ap50': ...}`` (%). ``cfg_options``: further config overrides (e.g. the backbone's
+    ``tower_options`` of a CLIP distilled with a tower variant)."""
     from mmdet.utils import register_all_modules
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
@@ -109,6 +110,7 @@ def train_fvit(clip_path: str, data_root: str, generate: dict, work_dir: str, ep
         'default_hooks.logger.interval': 20, 'randomness': dict(seed=seed), 'log_level': 'WARNING',
         'experiment_name': f'demo_fvit_{tag}',
         'val_evaluator.outfile_prefix': os.path.join(work_dir, f'fvit_{tag}', 'val'),  # per-class AP50
+        **(cfg_options or {}),
     }
     cfg = prepare_config(config or os.path.join(ROOT, 'configs', 'fvit', 'fvit_demo_synthetic.py'),
                          work_dir=os.path.join(work_dir, f'fvit_{tag}'), cfg_options=opts)

@@ -112,3 +112,16 @@ def test_fvit_on_a_clip_distilled_with_tower_options(tmp_path):
     m['backbone'].pop('tower_options')
     with pytest.raises(Exception, match='tower options'):
         build(m)
+
+
+def test_the_demo_config_builds_on_the_demo_clip():
+    """configs/variants/fvit_demo_synthetic_early-shortcut.py (tools/variants_table.py --fvit) on the shipped demo
+    CLIP: its blocks are tapped by the demo's backbone and the detector computes its losses."""
+    cfg = Config.fromfile(os.path.join(VARIANTS, 'fvit_demo_synthetic_early-shortcut.py'))
+    m = cfg.model.to_dict()
+    m['backbone']['pretrained'] = os.path.join(ROOT, m['backbone']['pretrained'])
+    torch.manual_seed(0)
+    model = build(m)
+    assert model.roi_head.bbox_head.early_shortcut.blocks == (1, 2)
+    data = batch([sample(192, 192, [[10, 20, 70, 90]], [1], seed=3)])
+    assert torch.isfinite(total(loss_of(model, data)))
