@@ -9,6 +9,7 @@ from . import patches
 from . import checkpoints  # noqa: F401  (the 'atomic_local' file backend)
 from . import clipself_model  # noqa: F401  (the CLIPSelf model)
 from . import dataset_builders  # noqa: F401  (CLIPSelfDataset, RegionNounDataset, COCOPanopticRegions)
+from . import optim  # noqa: F401  (FrozenAwareOptimWrapperConstructor)
 from . import region_eval  # noqa: F401  (zero-shot region classification: model, metric)
 from . import regionclip_model  # noqa: F401  (the RegionCLIP-style baseline)
 from . import run_checks  # noqa: F401  (schedule summary and evaluation-overlap hooks, ShardSampler)

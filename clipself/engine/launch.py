@@ -10,12 +10,18 @@ def prepare_config(config: str, *, work_dir: Optional[str] = None, cfg_options: 
                    launcher: str = 'none') -> Config:
     """Load ``config``, apply ``--cfg-options``, set the launcher and the work dir
     (default ``work_dirs/CONFIG_NAME``). On machines without CUDA a ``pytorch`` launch uses gloo: the process
-    group is created here (mmengine's launcher would call ``torch.cuda.set_device``) and DDP gets no device ids."""
+    group is created here (mmengine's launcher would call ``torch.cuda.set_device``) and DDP gets no device ids,
+    and the data loaders' ``pin_memory`` is turned off (pinned host memory serves only a GPU; torch warns about it
+    without one)."""
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+    if not torch.cuda.is_available():
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            if cfg.get(key) and cfg[key].get('pin_memory'):
+                cfg[key].pin_memory = False
     if launcher == 'pytorch' and not torch.cuda.is_available():
         import torch.distributed as dist
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'

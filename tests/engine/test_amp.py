@@ -60,3 +60,18 @@ def test_gpu_configs_default_to_auto(path):
     cfg = Config.fromfile(path)
     assert cfg.amp == 'auto'
     assert cfg.train_dataloader.pin_memory and cfg.train_dataloader.persistent_workers
+
+
+def test_prepare_config_drops_pin_memory_without_cuda(tmp_path):
+    """Pinned host memory serves a GPU only: on a machine without CUDA the loaders get pin_memory=False (torch
+    would warn about it), with CUDA the config's value is kept."""
+    import os
+
+    import torch
+
+    from clipself.engine.launch import prepare_config
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    config = os.path.join(root, 'configs', 'fvit', 'fvit_eva02-b16_upsample-fpn_bs64-3e_ov-coco_original.py')
+    cfg = prepare_config(config, work_dir=str(tmp_path))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].pin_memory is torch.cuda.is_available()

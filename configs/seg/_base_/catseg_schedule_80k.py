@@ -7,6 +7,7 @@ max_iters = 80000
 clip_lr = dict(lr_mult=0.01)
 optim_wrapper = dict(
     type='OptimWrapper',
+    constructor='FrozenAwareOptimWrapperConstructor',  # one log line for the frozen CLIP, not one each
     optimizer=dict(type='AdamW', lr=2e-4, weight_decay=1e-4),
     clip_grad=dict(max_norm=0.01, norm_type=2),
     paramwise_cfg=dict(custom_keys={

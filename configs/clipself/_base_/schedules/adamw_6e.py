@@ -4,6 +4,7 @@
 amp = 'auto'
 optim_wrapper = dict(
     type='OptimWrapper',
+    constructor='FrozenAwareOptimWrapperConstructor',  # one log line for the frozen CLIP, not one each
     optimizer=dict(type='AdamW', lr=1e-5, weight_decay=0.1, betas=(0.9, 0.999), eps=1e-8),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
 )
