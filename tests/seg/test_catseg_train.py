@@ -49,7 +49,7 @@ def test_short_run_loss_falls(tmp_path):
     assert (tmp_path / 'work' / 'iter_12.pth').exists()
 
 
-@pytest.mark.long  # 300 iterations: about 5 minutes on 2 idle cores; `pytest -m long`
+# 300 iterations: 1 min 45 s on 2 idle cores (2 threads, 2026-12-01), mIoU 16.3 against 2.5 untrained
 def test_full_run_beats_the_untrained_head(tmp_path):
     data = tmp_path / 'data'
     code, log = _run([sys.executable, os.path.join(ROOT, 'tools', 'test.py'), CONFIG,
