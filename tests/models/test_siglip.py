@@ -228,3 +228,31 @@ def test_missing_transformers_is_a_clear_error(tmp_path, monkeypatch):
 def test_siglip_tower_refuses_other_towers():
     with pytest.raises(ValueError, match='AttentionPoolLatent'):
         SigLIPTower(build_clip('EVA02-Tiny-8').clip.visual)
+
+
+def test_a_real_hugging_face_tokenizer_folder_tokenizes_offline(hub_named, tmp_path, monkeypatch):
+    """End to end with the real libraries: a tokenizer folder written by ``transformers`` (a small word-level
+    tokenizer instead of the SigLIP2 Gemma one, which cannot be fetched here) is read by ``build_clip(...,
+    tokenizer=FOLDER)`` with the network blocked, and the text tower encodes its ids."""
+    pytest.importorskip('transformers')
+    tokenizers = pytest.importorskip('tokenizers')
+    from transformers import PreTrainedTokenizerFast
+    words = 'a photo of the circle square triangle star ring stripes in scene'.split()
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token='<unk>'))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    tok.train_from_iterator([' '.join(words)], tokenizers.trainers.WordLevelTrainer(
+        special_tokens=['<pad>', '<unk>', '</s>']))
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token='<pad>', unk_token='<unk>',
+                            eos_token='</s>').save_pretrained(str(tmp_path / 'tok'))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f'network access: {args}')
+    monkeypatch.setattr(socket.socket, 'connect', no_network)
+    monkeypatch.setattr(socket, 'create_connection', no_network)
+    model = build_clip(hub_named, tokenizer=tmp_path / 'tok')
+    ids = model.tokenize(['a photo of the star', 'stripes'])
+    assert ids.shape == (2, 64) and ids.dtype == torch.long
+    vocab = tok.get_vocab()
+    assert ids[0, :5].tolist() == [vocab[w] for w in 'a photo of the star'.split()]  # canonicalised, not split
+    assert ids[1, 0] == vocab['stripes'] and (ids[1, 1:] == vocab['<pad>']).all()
+    assert model.encode_text(ids).shape == (2, 64)
