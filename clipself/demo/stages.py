@@ -14,8 +14,10 @@ from .settings import CROP, MODEL, ROOT, SCENE, VARIANTS
 
 
 def _config(name: str):
-    from mmengine.config import Config
-    return Config.fromfile(os.path.join(ROOT, 'configs', 'clipself', name))
+    """``configs/clipself/{name}`` as the tools load it (:func:`~clipself.engine.launch.prepare_config`: no pinned
+    memory without CUDA)."""
+    from ..engine.launch import prepare_config
+    return prepare_config(os.path.join(ROOT, 'configs', 'clipself', name))
 
 
 def region_classification(clip: dict, val_root: str, work_dir: str, tag: str) -> Dict[str, float]:
