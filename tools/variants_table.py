@@ -67,6 +67,11 @@ NOVEL = ('star', 'ring')  # the demo's novel shapes (F-ViT rows)
 SCENE, CROP = 192, 64
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far, MB (Linux reports ``ru_maxrss`` in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
+
+
 def _time_hook():
     from mmengine.hooks import Hook
 
@@ -132,8 +137,7 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
                             extra=dense_mode_metadata(student.dense_mode))
     times = timer.times[2:] or timer.times
     res = dict(row=name, iters=len(timer.times), sec_per_iter=sum(times) / len(times),
-               peak_mb=(torch.cuda.max_memory_allocated() if cuda else
-                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) / 2 ** 20,
+               peak_mb=torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else _peak_rss_mb(),
                tower_params=sum(p.numel() for p in student.clip.visual.parameters()),
                option_params=sum(p.numel() for p in student.variant_parameters()))
     if student.variants is not None and student.variants.residual is not None:
@@ -225,7 +229,7 @@ def run_quant_row(name: str, data: str, out: str, size: dict, seed: int) -> dict
     used = {b: sum(v['bits'] == b for v in spec['layers'].values()) for b in (8, 6, 4)}
     res = dict(row=name, quant_seconds=seconds, tower_mb=spec['tower_mb'],
                fp32_mb=tower_bytes(model.clip.visual, {}) / 2 ** 20, bits=used,
-               peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10,
+               peak_mb=_peak_rss_mb(),
                **{k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
     if size.get('fvit'):
         res.update(fvit_figures(path, data, out, size, seed, tag))
@@ -300,8 +304,8 @@ def main():
     order = sorted(tasks, key=lambda r: r in QUANT_ROWS or r in HEAD_ROWS)
     tasks = {r: tasks[r] for r in order}
     needs = {r: 'baseline' for r in tasks if (r in QUANT_ROWS or r in HEAD_ROWS) and 'baseline' in tasks}
-    from clipself.demo.scheduler import run_in_parallel
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    from clipself.demo.scheduler import available_cores, run_in_parallel
+    cores = available_cores()
     jobs = min(args.jobs, len(tasks)) or 1
     done.update(run_in_parallel(tasks, lambda m: print(m.replace('[demo]', '[variants]'), flush=True), needs=needs,
                                 on_done=lambda row, r: print(f'[variants] {row}: done', flush=True),

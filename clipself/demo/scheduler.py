@@ -6,11 +6,16 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+
 def plan_workers(n_tasks: int) -> Tuple[int, int]:
     """``(processes, threads each)`` for ``n_tasks`` independent runs on this machine's cores. The demo's tiny
     models use cores better as parallel single-thread runs: side by side on 2 cores, two 1-thread distillation
     loops did 1.4x the iterations of one 2-thread loop (the whole demo's gain is smaller: its stages differ)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    cores = available_cores()
     procs = max(1, min(n_tasks, cores))
     return procs, max(1, cores // procs)
 
