@@ -19,10 +19,12 @@ early-shortcut row (ExMobileViT, an F-ViT head option) is F-ViT with
 ``--jobs N`` runs N rows at a time (each in its own process, with cores / N threads; rows that need the baseline
 row's student wait for it). Side-by-side rows share the machine, so compare their s / iter within one run only.
 
-``--declip`` runs the DeCLIP-style rows instead (docs/context_distillation.md), on the same world: CLIPSelf as it is, the decoupled 'qq' block alone, and 'qq' / 'csa' with the context loss toward
-the frozen CLIP's own affinity (self teacher), same seed, data, iterations and learning rate. Each row reports rois /
-crops / maskpool thing and stuff top-1, training-free segmentation mIoU, image zero-shot top-1 and the time per
-distillation iteration.
+``--declip`` runs the DeCLIP-style rows instead (docs/context_distillation.md), on the same world: CLIPSelf as it
+is, the decoupled 'qq' block alone, 'qq' / 'csa' with the context loss toward the frozen CLIP's own affinity (self
+teacher), and CLIPSelf on a SigLIP-style tiny tower (``SigLIP-Small-8``, pre-trained with the sigmoid loss: the file
+``--siglip-clip``, pre-trained by the row with the demo's recipe when it does not exist), same seed, data,
+iterations and learning rate. Each row reports rois / crops / maskpool thing and stuff top-1, training-free
+segmentation mIoU, image zero-shot top-1 and the time per distillation iteration.
 
     python tools/variants_table.py --declip --out work_dirs/declip_table [--fvit] [--jobs 2]
 """
@@ -50,7 +52,9 @@ DECLIP_ROWS = {  # name -> (build_clip options, CLIPSelf options)
     'decoupled qq (no context loss)': (dict(dense_mode='qq'), {}),
     'qq + context (self teacher)': (dict(dense_mode='qq'), dict(context_teacher=SELF_TEACHER)),
     'csa + context (self teacher)': (dict(dense_mode='csa'), dict(context_teacher=SELF_TEACHER)),
+    'siglip-style tower (CLIPSelf)': ({}, {}),
 }
+TOWER_ROWS = {'siglip-style tower (CLIPSelf)': 'siglip'}  # row -> the demo's tower (clipself.demo.settings.TOWERS)
 HEAD_ROWS = {  # name -> F-ViT config: the baseline row's student under another detector head (needs --fvit)
     'early-shortcut (F-ViT head, blocks 1-2)': 'configs/variants/fvit_demo_synthetic_early-shortcut.py',
 }
@@ -87,21 +91,43 @@ def _time_hook():
     return IterTimes()
 
 
-def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
+def row_clip(name: str, out: str, seed: int, siglip_clip: Optional[str] = None) -> tuple:
+    """``(model name, CLIP file, F-ViT config or None)`` the row distils: the demo's EVA02 CLIP, or for a
+    ``TOWER_ROWS`` row that tower's CLIP (``siglip_clip``, default ``{out}/siglip_clip.safetensors``), pre-trained
+    here with the demo's recipe and the tower's loss when the file does not exist (seeded like the rows)."""
+    from clipself.demo import DEMO_CLIP
+    if name not in TOWER_ROWS:
+        return MODEL, DEMO_CLIP, None
+    from clipself.demo.pretrain import pretrain_demo_clip
+    from clipself.demo.settings import TOWERS
+    from clipself.demo.stages import fvit_tower_config
+    tower = TOWERS[TOWER_ROWS[name]]
+    path = os.path.abspath(siglip_clip or os.path.join(out, 'siglip_clip.safetensors'))
+    if not os.path.isfile(path):
+        print(f'[variants] {name}: pre-training {path} ({tower["model"]}, {tower["loss"]} loss)', file=sys.stderr,
+              flush=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        pretrain_demo_clip(path, seed=seed, model_name=tower['model'], loss=tower['loss'],
+                           log=lambda m: print(m, file=sys.stderr, flush=True))
+    return tower['model'], path, fvit_tower_config(out, tower['model'], tower['pixel_norm'])
+
+
+def run_row(name: str, data: str, out: str, size: dict, seed: int, siglip_clip: Optional[str] = None) -> dict:
     """Distil and evaluate one row in this process; returns its figures."""
     import torch
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from clipself.demo import DEMO_CLIP
+    from clipself.demo.pretrain import clip_record
     from clipself.demo.stages import region_classification
     from clipself.distill.export import dense_mode_metadata
     from clipself.models import save_safetensors
 
     options, model_options = DECLIP_ROWS[name] if name in DECLIP_ROWS else (ROWS[name], {})
+    model, clip, fvit_config = row_clip(name, out, seed, siglip_clip)
     tag = name.split()[0] + ''.join(c for c in name if c.isdigit())
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'clipself', 'clipself_tiny_synthetic.py'))
-    cfg.model.clip = dict(model_name=MODEL, pretrained=DEMO_CLIP, **options)
+    cfg.model.clip = dict(model_name=model, pretrained=clip, **options)
     cfg.model.update(model_options)
     cfg.model.cache_teacher = True
     ds = cfg.train_dataloader.dataset
@@ -133,22 +159,23 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
         torch.cuda.reset_peak_memory_stats()
     runner.train()
     student = runner.model.student
-    path = save_safetensors(student.clip, os.path.join(cfg.work_dir, 'student.safetensors'), model_name=MODEL,
+    path = save_safetensors(student.clip, os.path.join(cfg.work_dir, 'student.safetensors'), model_name=model,
                             extra=dense_mode_metadata(student.dense_mode))
     times = timer.times[2:] or timer.times
-    res = dict(row=name, iters=len(timer.times), sec_per_iter=sum(times) / len(times),
+    res = dict(row=name, model=model, clip_zeroshot_top1=clip_record(clip).get('zero_shot_top1'),
+               iters=len(timer.times), sec_per_iter=sum(times) / len(times),
                peak_mb=torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else _peak_rss_mb(),
                tower_params=sum(p.numel() for p in student.clip.visual.parameters()),
                option_params=sum(p.numel() for p in student.variant_parameters()))
     if student.variants is not None and student.variants.residual is not None:
         res['alpha_after'] = student.variants.residual.alpha.item()
-    metrics = region_classification(dict(model_name=MODEL, pretrained=path, **options), os.path.join(data, 'val'),
+    metrics = region_classification(dict(model_name=model, pretrained=path, **options), os.path.join(data, 'val'),
                                     out, tag)
     res.update({k: metrics[f'{k}.thing.macc1'] for k in ('rois', 'crops')})
     if name in DECLIP_ROWS:
-        res.update(_declip_figures(path, metrics, data, out, size, seed, tag))
+        res.update(_declip_figures(path, metrics, size, seed, model))
     if size.get('fvit'):  # a decoupled block is recorded in the file; the tower options are not
-        res.update(fvit_figures(path, data, out, size, seed, tag, tower_options=options or None))
+        res.update(fvit_figures(path, data, out, size, seed, tag, tower_options=options or None, config=fvit_config))
     return res
 
 
@@ -167,7 +194,7 @@ def _baseline_student(out: str) -> str:
     return student
 
 
-def _declip_figures(path: str, metrics: dict, data: str, out: str, size: dict, seed: int, tag: str) -> dict:
+def _declip_figures(path: str, metrics: dict, size: dict, seed: int, model_name: str = MODEL) -> dict:
     """The DeCLIP rows' further figures of a student file: all region-classification top-1s, training-free
     segmentation mIoU, image zero-shot top-1 (the demo's protocols) and, with ``size['fvit']``, F-ViT AP50."""
     import numpy as np
@@ -179,7 +206,7 @@ def _declip_figures(path: str, metrics: dict, data: str, out: str, size: dict, s
     from clipself.models.text import build_text_embeddings
     res = {f'{k}.{part}': metrics[f'{k}.{part}.macc1'] for k in ('rois', 'crops', 'maskpool')
            for part in ('thing', 'stuff')}
-    model = build_clip(MODEL, pretrained=path)  # the dense mode from the file's record
+    model = build_clip(model_name, pretrained=path)  # the dense mode from the file's record
     images, labels, _ = captioned_images(np.random.default_rng(seed + 7), size['zero_shot_images'])
     res['zeroshot_top1'] = 100 * zero_shot_accuracy(model, images, labels, SHAPES,
                                                     text=build_text_embeddings(model, list(SHAPES)))
@@ -268,6 +295,9 @@ def main():
     ap.add_argument('--jobs', type=int, default=1, help='rows run at a time (each with cores / jobs threads)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--resume', action='store_true', help='reuse the rows an earlier run in --out finished')
+    ap.add_argument('--siglip-clip', default=None,
+                    help="the SigLIP-style row's CLIP (SigLIP-Small-8; default {out}/siglip_clip.safetensors, "
+                         'pre-trained by the row with the demo recipe and the sigmoid loss when missing)')
     ap.add_argument('--row', help=argparse.SUPPRESS)  # internal: run one row in this process
     args = ap.parse_args()
     size = dict(SIZES['short' if args.short else 'full'], fvit=args.fvit)
@@ -275,8 +305,11 @@ def main():
     data = os.path.join(out, 'data')
     known = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(HEAD_ROWS) + list(QUANT_ROWS)
     if args.row:
-        fn = run_quant_row if args.row in QUANT_ROWS else run_head_row if args.row in HEAD_ROWS else run_row
-        print(json.dumps(fn(args.row, data, out, size, args.seed)))
+        if args.row in QUANT_ROWS or args.row in HEAD_ROWS:
+            fn = run_quant_row if args.row in QUANT_ROWS else run_head_row
+            print(json.dumps(fn(args.row, data, out, size, args.seed)))
+        else:
+            print(json.dumps(run_row(args.row, data, out, size, args.seed, siglip_clip=args.siglip_clip)))
         return
     if args.rows is None:
         args.rows = [r for r in known if args.fvit or r not in HEAD_ROWS]
@@ -299,6 +332,8 @@ def main():
             continue
         cmd = [sys.executable, os.path.abspath(__file__), '--out', out, '--row', row, '--seed', str(args.seed)]
         cmd += [flag for flag, on in (('--short', args.short), ('--declip', args.declip), ('--fvit', args.fvit)) if on]
+        if args.siglip_clip:
+            cmd += ['--siglip-clip', os.path.abspath(args.siglip_clip)]
         tasks[row] = (run_row_process, row, cmd, saved)
     # the rows on the baseline's student wait for it when it runs too; listed after the distillations
     order = sorted(tasks, key=lambda r: r in QUANT_ROWS or r in HEAD_ROWS)
@@ -313,7 +348,8 @@ def main():
     results = [done[r] for r in args.rows]
     with open(os.path.join(out, 'results.json'), 'w') as f:
         json.dump(dict(size=size, seed=args.seed, model=MODEL, jobs=jobs, rows=results), f, indent=2)
-    print(f'shapes world, {MODEL} demo CLIP, {size["iters"]} iterations of batch {size["batch"]} '
+    models = sorted({r.get('model', MODEL) for r in results})
+    print(f'shapes world, {" / ".join(models)} demo CLIP, {size["iters"]} iterations of batch {size["batch"]} '
           f'({size["train_images"]} training / {size["val_images"]} held-out scenes), seed {args.seed}, '
           f'{jobs} row(s) at a time')
     if args.declip:
@@ -365,6 +401,10 @@ def _print_declip(results) -> None:
     for r in results:
         cells = ['-' if r.get(c) is None else f'{r[c]:.1f}' for c in cols]
         print(f'| {r["row"]} | ' + ' | '.join(cells) + f' | {r["sec_per_iter"]:.3f} | {r["peak_mb"]:.0f} |')
+    for r in results:  # the towers' own pre-training figure (the distilled CLIPs' starting point)
+        if r.get('clip_zeroshot_top1') is not None and r['row'] in TOWER_ROWS:
+            print(f'{r["row"]}: {r["model"]}, image zero-shot top-1 before distillation '
+                  f'{100 * r["clip_zeroshot_top1"]:.1f} (its pre-training record, 1000 held-out images)')
 
 
 if __name__ == '__main__':

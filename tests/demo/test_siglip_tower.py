@@ -38,3 +38,28 @@ def test_fvit_config_of_the_siglip_tower(tmp_path):
     cfg = Config.fromfile(fvit_tower_config(str(tmp_path), 'SigLIP-Small-8', TOWERS['siglip']['pixel_norm']))
     assert cfg.model.backbone.model_name == 'SigLIP-Small-8' and cfg.model.backbone.out_indices == [1, 2, 3, 5]
     assert cfg.model.data_preprocessor.mean == [127.5] * 3 and cfg.model.data_preprocessor.fixed_size == (192, 192)
+
+
+def _variants_table():
+    import importlib.util
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location('variants_table', os.path.join(root, 'tools', 'variants_table.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_variants_table_siglip_row_distils_the_given_siglip_clip(tmp_path):
+    """tools/variants_table.py --declip: the SigLIP-style row distils the SigLIP CLIP file it is given, and its F-ViT
+    runs the tower's config; the other rows keep the demo's EVA02 CLIP."""
+    from mmengine.config import Config
+    from clipself.demo import DEMO_CLIP
+    vt = _variants_table()
+    assert vt.row_clip('clipself', str(tmp_path), 0) == ('EVA02-Small-8', DEMO_CLIP, None)
+    clip = str(tmp_path / 'given.safetensors')
+    open(clip, 'wb').close()  # an existing file is used as it is (never pre-trained over)
+    model, path, config = vt.row_clip('siglip-style tower (CLIPSelf)', str(tmp_path), 0, siglip_clip=clip)
+    assert (model, path) == ('SigLIP-Small-8', clip) and 'siglip-style tower (CLIPSelf)' in vt.DECLIP_ROWS
+    cfg = Config.fromfile(config)
+    assert cfg.model.backbone.model_name == 'SigLIP-Small-8' and cfg.model.data_preprocessor.mean == [127.5] * 3
