@@ -135,5 +135,7 @@ def test_pretraining_teaches_the_stuff_words_on_background_only_images(tmp_path)
     assert '2 steps' in line and 'then 1 steps' in line and '50% of each batch background-only' in line
     assert 'never saw' not in pretraining_line(clip_record(str(tmp_path / 'clip2.safetensors')))  # its init did
     assert 'never saw the background words' in pretraining_line(dict(steps=900, stuff_p=0.0))
+    three = pretraining_line(dict(steps=3, stuff_p=0.2, init=dict(steps=2, init=dict(steps=1))))  # every stage named
+    assert three.index('1 steps') < three.index('then 2 steps') < three.index('then 3 steps')
     assert sorted(os.listdir(tmp_path)) == ['clip.safetensors', 'clip2.safetensors', 'demo.safetensors']
     assert clip_record(str(tmp_path / 'clip2.safetensors'))['init']['file'] == 'clip.safetensors'

@@ -5,8 +5,9 @@
     python tools/pretrain_tiny_clip.py --init stage1.safetensors --stuff-p 0.2 --steps 300 --lr 2e-4
     python tools/pretrain_tiny_clip.py --demo-recipe --model SigLIP-Small-8 --loss sigmoid --out siglip.safetensors
 
-The shipped file is the demo recipe's two stages (the last two commands): shape captions from scratch, then the
-background words on top. `make demo` uses it unless told to retrain.
+The shipped file is the demo recipe's two stages (the second and third commands): shape captions from scratch,
+then the background words on top. `make demo` uses it unless told to retrain. With `--loss sigmoid` the demo recipe
+is the sigmoid loss's (clipself.demo.pretrain.SIGMOID_RECIPE: two stages at lr 3e-4, then the background words).
 """
 import argparse
 
@@ -31,7 +32,8 @@ def main(argv=None):
                    help="clip: CLIP's softmax contrastive loss; sigmoid: SigLIP's pairwise sigmoid loss (with a logit bias)")
     p.add_argument('--init', default=None, help='continue from this CLIP file (e.g. the shape-only stage)')
     p.add_argument('--demo-recipe', action='store_true',
-                   help="the shipped file's stages (ignores the stage options above but --out and --seed)")
+                   help="the demo recipe's stages of --loss (the shipped file's for clip; ignores the stage options "
+                        'above but --out, --seed and --model)')
     a = p.parse_args(argv)
     if a.demo_recipe:
         pretrain_demo_clip(a.out, seed=a.seed, log=print, model_name=a.model, loss=a.loss)

@@ -14,12 +14,14 @@ def pretraining_line(p: dict) -> str:
                  "(the stuff classes)" if q.get('stuff_p') else ', captions naming the shape only')
         return (f"{q['steps']} steps of batch {q.get('batch_size')} at lr {q.get('lr')} on {q.get('pool')} captioned "
                 f"single-shape images{stuff} (seed {q.get('seed')}, {q.get('seconds')} s)")
-    init = p.get('init') if isinstance(p.get('init'), dict) and 'steps' in p['init'] else None
-    stages = (f"{stage(init)}, then {stage(p)}" if init else stage(p))
+    chain = [p]  # the stages, last first: each file records the one it continued from under 'init'
+    while isinstance(chain[-1].get('init'), dict) and 'steps' in chain[-1]['init']:
+        chain.append(chain[-1]['init'])
+    stages = ', then '.join(stage(q) for q in reversed(chain))
     line = (f"The CLIP was pre-trained by `tools/pretrain_tiny_clip.py`: {stages}; zero-shot shape top-1 on its "
             f"held-out images {100 * p.get('zero_shot_top1', float('nan')):.1f}%"
             + (f", texture top-1 {100 * p['stuff_zero_shot_top1']:.1f}%." if 'stuff_zero_shot_top1' in p else '.'))
-    if not (p.get('stuff_p') or (init or {}).get('stuff_p')):
+    if not any(q.get('stuff_p') for q in chain):
         line += (" It never saw the background words: the two stuff classes (stripes, blotches) are words it never "
                  "learned, so the stuff columns show no knowledge to distil.")
     return line

@@ -63,3 +63,20 @@ def test_variants_table_siglip_row_distils_the_given_siglip_clip(tmp_path):
     assert (model, path) == ('SigLIP-Small-8', clip) and 'siglip-style tower (CLIPSelf)' in vt.DECLIP_ROWS
     cfg = Config.fromfile(config)
     assert cfg.model.backbone.model_name == 'SigLIP-Small-8' and cfg.model.data_preprocessor.mean == [127.5] * 3
+
+
+def test_demo_recipe_follows_the_loss(tmp_path, monkeypatch):
+    """pretrain_demo_clip without a recipe runs the loss's (the sigmoid loss needs a lower learning rate), each stage
+    continuing from the last."""
+    import clipself.demo.pretrain as pretrain
+    calls = []
+    monkeypatch.setattr(pretrain, 'pretrain_tiny_clip', lambda path, **kw: calls.append(kw) or {'steps': kw['steps']})
+    pretrain.pretrain_demo_clip(str(tmp_path / 'x.safetensors'), model_name='SigLIP-Small-8', loss='sigmoid',
+                                log=lambda s: None)
+    assert [c['lr'] for c in calls] == [s['lr'] for s in pretrain.SIGMOID_RECIPE] and calls[0]['init'] is None
+    assert all(c['loss'] == 'sigmoid' and c['init'] for c in calls[1:])
+    calls.clear()
+    pretrain.pretrain_demo_clip(str(tmp_path / 'y.safetensors'), log=lambda s: None)
+    assert [c['steps'] for c in calls] == [s['steps'] for s in pretrain.DEMO_CLIP_RECIPE]
+    with pytest.raises(ValueError, match='loss must be one of'):
+        pretrain.pretrain_demo_clip(str(tmp_path / 'z.safetensors'), loss='softmax')
