@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..models.text import load_text_embeddings
-from ..models.vocabulary import vocabulary_from_categories
+from ..models.vocabulary import check_same_names, vocabulary_from_categories
 from .image_files import read_item
 from .image_lists import image_file_name
 from .transforms import resize_pad
@@ -65,14 +65,8 @@ def check_nouns(names: Sequence[str], nouns: Union[str, os.PathLike, Sequence[st
             return
     else:
         expected, where = list(nouns), 'the given nouns'
-    names = list(names)
-    if names == list(expected):
-        return
-    if len(names) != len(expected):
-        raise ValueError(f'{source} has {len(names)} nouns but {where} has {len(expected)}')
-    i = next(i for i, (a, b) in enumerate(zip(names, expected)) if a != b)
-    raise ValueError(f'{source}: noun {i} is {names[i]!r} but {where} has {expected[i]!r} '
-                     '(rows must follow the sorted category ids of the box file)')
+    check_same_names(names, expected, source=source, where=where, what=('noun', 'nouns'),
+                     rule='rows must follow the sorted category ids of the box file')
 
 
 def read_region_nouns(path: str) -> Tuple[List[dict], Dict[int, np.ndarray], Dict[int, np.ndarray], List[str]]:

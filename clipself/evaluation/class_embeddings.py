@@ -13,7 +13,7 @@ from typing import Optional, Sequence, Union
 import torch
 
 from ..models.text import Templates, build_text_embeddings, load_text_embeddings, save_text_embeddings, templates_tag
-from ..models.vocabulary import Vocabulary
+from ..models.vocabulary import Vocabulary, check_same_names
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +54,8 @@ def prompt_names(class_names: Sequence[str], style: str = 'display') -> list:
 
 def check_names(found: Sequence[str], expected: Sequence[str], source: str) -> None:
     """Raise ``ValueError`` naming the first difference between two class lists."""
-    found, expected = list(found), list(expected)
-    if found == expected:
-        return
-    if len(found) != len(expected):
-        raise ValueError(f'{source} has {len(found)} classes but the dataset has {len(expected)}')
-    i = next(i for i, (a, b) in enumerate(zip(found, expected)) if a != b)
-    raise ValueError(f'{source}: class {i} is {found[i]!r} but the dataset\'s is {expected[i]!r} '
-                     '(class embeddings must follow the dataset\'s sorted category ids)')
+    check_same_names(found, expected, source=source, where='the dataset',
+                     rule="class embeddings must follow the dataset's sorted category ids")
 
 
 def cached_text_embeddings(model, class_names: Sequence[str], *, templates: Templates = 'vild',

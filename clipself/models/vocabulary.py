@@ -140,6 +140,21 @@ class Vocabulary:
         return Vocabulary(name=name or self.name, **kw)
 
 
+def check_same_names(found: Sequence[str], expected: Sequence[str], *, source: str, where: str,
+                     what: Sequence[str] = ('class', 'classes'), rule: str = '') -> None:
+    """Raise ``ValueError`` naming the first difference between the name lists ``found`` (read from ``source``) and
+    ``expected`` (those of ``where``): their lengths, else the first index that differs. ``what``: the singular and
+    plural of what the names are; ``rule``: what their order must follow (appended in brackets)."""
+    found, expected = list(found), list(expected)
+    if found == expected:
+        return
+    if len(found) != len(expected):
+        raise ValueError(f'{source} has {len(found)} {what[1]} but {where} has {len(expected)}')
+    i = next(i for i, (a, b) in enumerate(zip(found, expected)) if a != b)
+    raise ValueError(f'{source}: {what[0]} {i} is {found[i]!r} but {where} has {expected[i]!r}'
+                     + (f' ({rule})' if rule else ''))
+
+
 def list_vocabularies() -> List[str]:
     """Names accepted by :func:`load_vocabulary` besides a ``.txt`` path."""
     return list(BUILTIN)
