@@ -151,3 +151,12 @@ def test_where_subset_and_validation():
         Vocabulary(name='x', names=['a', 'b'], ids=[1, 1])
     with pytest.raises(ValueError, match="1 'split' values"):
         Vocabulary(name='x', names=['a', 'b'], ids=[1, 2], split=['base'])
+
+
+def test_name_lists_are_checked_at_the_first_difference():
+    from clipself.models.vocabulary import check_same_names
+    check_same_names(('a', 'b'), ['a', 'b'], source='x.pt', where='the dataset')  # equal: no error
+    with pytest.raises(ValueError, match=r"x.pt: class 1 is 'b' but the dataset has 'c' \(sorted ids\)"):
+        check_same_names(['a', 'b'], ['a', 'c'], source='x.pt', where='the dataset', rule='sorted ids')
+    with pytest.raises(ValueError, match='x.pt has 1 nouns but y.npy has 2'):
+        check_same_names(['a'], ['a', 'b'], source='x.pt', where='y.npy', what=('noun', 'nouns'))
