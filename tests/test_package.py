@@ -97,6 +97,10 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
     lines = []
     out = scheduler.run_in_parallel({'a': (operator.add, 1, 2), 'b': (operator.mul, 3, 4)}, lines.append)
     assert out == {'a': 3, 'b': 12} and '2 processes' in lines[0]
+    # spawned workers start with mmengine's start method, so its runners do not warn that they change it
+    import multiprocessing
+    out = scheduler.run_in_parallel({'a': (multiprocessing.get_start_method,), 'b': (os.getpid,)}, lines.append)
+    assert out['a'] == 'fork' and out['b'] != os.getpid()
     with pytest.raises(ZeroDivisionError):
         scheduler.run_in_parallel({'a': (operator.add, 1, 2), 'b': (operator.truediv, 1, 0)}, lines.append)
     # 'b' needs 'a' (2 s): 'c', listed after it, takes the free process first

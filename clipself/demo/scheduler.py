@@ -20,6 +20,14 @@ def plan_workers(n_tasks: int) -> Tuple[int, int]:
     return procs, max(1, cores // procs)
 
 
+def _fork_start_method() -> None:
+    """A spawned worker's start method is 'spawn'; mmengine's runner sets 'fork' in every process it runs in and warns
+    when another one was set. Set it first, quietly, where the platform has fork (the behaviour is mmengine's)."""
+    import multiprocessing as mp
+    if 'fork' in mp.get_all_start_methods():
+        mp.set_start_method('fork', force=True)
+
+
 def _threaded(threads: int, fn: Callable, *args):
     torch.set_num_threads(threads)
     return fn(*args)
@@ -53,7 +61,7 @@ def run_in_parallel(tasks: Dict[str, tuple], log: Callable[[str], None],
     log(f'[demo] {len(tasks)} runs in {procs} processes of {threads} thread(s): {", ".join(tasks)}'
         + ''.join(f'; {n} waits for {f}' for n, f in needs.items()))
     pending, running, results = list(tasks), {}, {}
-    with ProcessPoolExecutor(procs, mp_context=mp.get_context('spawn')) as pool:
+    with ProcessPoolExecutor(procs, mp_context=mp.get_context('spawn'), initializer=_fork_start_method) as pool:
         while pending or running:
             for name in [n for n in pending if n not in needs or needs[n] in results]:
                 if len(running) < procs:
