@@ -97,9 +97,14 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
     lines = []
     out = scheduler.run_in_parallel({'a': (operator.add, 1, 2), 'b': (operator.mul, 3, 4)}, lines.append)
     assert out == {'a': 3, 'b': 12} and '2 processes' in lines[0]
-    # spawned workers start with mmengine's start method, so its runners do not warn that they change it
+    # spawned workers start with mmengine's start method (not the parent's), so its runners do not warn
     import multiprocessing
-    out = scheduler.run_in_parallel({'a': (multiprocessing.get_start_method,), 'b': (os.getpid,)}, lines.append)
+    parent = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method('spawn', force=True)
+    try:
+        out = scheduler.run_in_parallel({'a': (_start_method,), 'b': (os.getpid,)}, lines.append)
+    finally:
+        multiprocessing.set_start_method(parent, force=True)
     assert out['a'] == 'fork' and out['b'] != os.getpid()
     with pytest.raises(ZeroDivisionError):
         scheduler.run_in_parallel({'a': (operator.add, 1, 2), 'b': (operator.truediv, 1, 0)}, lines.append)
@@ -110,6 +115,11 @@ def test_demo_runs_in_parallel_processes_and_reports_failures(monkeypatch):
     assert out['b'] - out['c'] > 1.0 and 'b waits for a' in lines[-1]
     with pytest.raises(ValueError, match="listed first"):
         scheduler.run_in_parallel({'b': (time.time,), 'a': (time.time,)}, lines.append, needs={'b': 'a'})
+
+
+def _start_method():
+    import multiprocessing
+    return multiprocessing.get_start_method(allow_none=True)
 
 
 def test_pretraining_teaches_the_stuff_words_on_background_only_images(tmp_path):
