@@ -91,24 +91,30 @@ def _time_hook():
     return IterTimes()
 
 
-def row_clip(name: str, out: str, seed: int, siglip_clip: Optional[str] = None) -> tuple:
+def row_clip(name: str, out: str, seed: int, siglip_clip: Optional[str] = None, short: bool = False) -> tuple:
     """``(model name, CLIP file, F-ViT config or None)`` the row distils: the demo's EVA02 CLIP, or for a
     ``TOWER_ROWS`` row that tower's CLIP (``siglip_clip``, default ``{out}/siglip_clip.safetensors``), pre-trained
-    here with the demo's recipe and the tower's loss when the file does not exist (seeded like the rows)."""
+    here with the demo's recipe and the tower's loss when the file does not exist (seeded like the rows). ``short``
+    (``--short``): a 10-step pre-training into ``{out}/siglip_clip_short.safetensors`` instead (shows it works)."""
     from clipself.demo import DEMO_CLIP
     if name not in TOWER_ROWS:
         return MODEL, DEMO_CLIP, None
-    from clipself.demo.pretrain import pretrain_demo_clip
+    from clipself.demo.pretrain import pretrain_demo_clip, pretrain_tiny_clip
     from clipself.demo.settings import TOWERS
     from clipself.demo.stages import fvit_tower_config
     tower = TOWERS[TOWER_ROWS[name]]
-    path = os.path.abspath(siglip_clip or os.path.join(out, 'siglip_clip.safetensors'))
+    default = 'siglip_clip_short.safetensors' if short else 'siglip_clip.safetensors'
+    path = os.path.abspath(siglip_clip or os.path.join(out, default))
     if not os.path.isfile(path):
         print(f'[variants] {name}: pre-training {path} ({tower["model"]}, {tower["loss"]} loss)', file=sys.stderr,
               flush=True)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        pretrain_demo_clip(path, seed=seed, model_name=tower['model'], loss=tower['loss'],
-                           log=lambda m: print(m, file=sys.stderr, flush=True))
+        common = dict(seed=seed, model_name=tower['model'], loss=tower['loss'],
+                      log=lambda m: print(m, file=sys.stderr, flush=True))
+        if short:
+            pretrain_tiny_clip(path, steps=10, batch_size=16, pool=64, **common)
+        else:
+            pretrain_demo_clip(path, **common)
     return tower['model'], path, fvit_tower_config(out, tower['model'], tower['pixel_norm'])
 
 
@@ -124,7 +130,7 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int, siglip_clip: 
     from clipself.models import save_safetensors
 
     options, model_options = DECLIP_ROWS[name] if name in DECLIP_ROWS else (ROWS[name], {})
-    model, clip, fvit_config = row_clip(name, out, seed, siglip_clip)
+    model, clip, fvit_config = row_clip(name, out, seed, siglip_clip, short=size.get('short', False))
     tag = name.split()[0] + ''.join(c for c in name if c.isdigit())
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'clipself', 'clipself_tiny_synthetic.py'))
     cfg.model.clip = dict(model_name=model, pretrained=clip, **options)
@@ -196,7 +202,7 @@ def _baseline_student(out: str) -> str:
 
 def _declip_figures(path: str, metrics: dict, size: dict, seed: int, model_name: str = MODEL) -> dict:
     """The DeCLIP rows' further figures of a student file: all region-classification top-1s, training-free
-    segmentation mIoU, image zero-shot top-1 (the demo's protocols) and, with ``size['fvit']``, F-ViT AP50."""
+    segmentation mIoU and image zero-shot top-1 (the demo's protocols)."""
     import numpy as np
 
     from clipself.data.synthetic import SHAPES
@@ -300,7 +306,7 @@ def main():
                          'pre-trained by the row with the demo recipe and the sigmoid loss when missing)')
     ap.add_argument('--row', help=argparse.SUPPRESS)  # internal: run one row in this process
     args = ap.parse_args()
-    size = dict(SIZES['short' if args.short else 'full'], fvit=args.fvit)
+    size = dict(SIZES['short' if args.short else 'full'], fvit=args.fvit, short=args.short)
     out = os.path.abspath(args.out)
     data = os.path.join(out, 'data')
     known = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(HEAD_ROWS) + list(QUANT_ROWS)

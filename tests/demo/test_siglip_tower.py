@@ -80,3 +80,12 @@ def test_demo_recipe_follows_the_loss(tmp_path, monkeypatch):
     assert [c['steps'] for c in calls] == [s['steps'] for s in pretrain.DEMO_CLIP_RECIPE]
     with pytest.raises(ValueError, match='loss must be one of'):
         pretrain.pretrain_demo_clip(str(tmp_path / 'z.safetensors'), loss='softmax')
+
+
+def test_variants_table_short_run_pre_trains_a_short_siglip_clip(tmp_path):
+    """--short never starts the 2100-step recipe: a 10-step CLIP, under its own name (a later full run in the same
+    folder does not take it for the recipe's)."""
+    vt = _variants_table()
+    model, path, _ = vt.row_clip('siglip-style tower (CLIPSelf)', str(tmp_path), 0, short=True)
+    assert model == 'SigLIP-Small-8' and path == str(tmp_path / 'siglip_clip_short.safetensors')
+    assert clip_record(path)['steps'] == 10 and clip_record(path)['loss'] == 'sigmoid'
