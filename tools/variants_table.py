@@ -118,8 +118,9 @@ def row_clip(name: str, out: str, seed: int, siglip_clip: Optional[str] = None, 
     return tower['model'], path, fvit_tower_config(out, tower['model'], tower['pixel_norm'])
 
 
-def run_row(name: str, data: str, out: str, size: dict, seed: int, siglip_clip: Optional[str] = None) -> dict:
-    """Distil and evaluate one row in this process; returns its figures."""
+def run_row(name: str, data: str, out: str, size: dict, seed: int) -> dict:
+    """Distil and evaluate one row in this process; returns its figures (``size``: also the run's ``short`` and
+    ``siglip_clip`` settings)."""
     import torch
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -130,7 +131,7 @@ def run_row(name: str, data: str, out: str, size: dict, seed: int, siglip_clip: 
     from clipself.models import save_safetensors
 
     options, model_options = DECLIP_ROWS[name] if name in DECLIP_ROWS else (ROWS[name], {})
-    model, clip, fvit_config = row_clip(name, out, seed, siglip_clip, short=size.get('short', False))
+    model, clip, fvit_config = row_clip(name, out, seed, size.get('siglip_clip'), short=size.get('short', False))
     tag = name.split()[0] + ''.join(c for c in name if c.isdigit())
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'clipself', 'clipself_tiny_synthetic.py'))
     cfg.model.clip = dict(model_name=model, pretrained=clip, **options)
@@ -306,16 +307,14 @@ def main():
                          'pre-trained by the row with the demo recipe and the sigmoid loss when missing)')
     ap.add_argument('--row', help=argparse.SUPPRESS)  # internal: run one row in this process
     args = ap.parse_args()
-    size = dict(SIZES['short' if args.short else 'full'], fvit=args.fvit, short=args.short)
+    size = dict(SIZES['short' if args.short else 'full'], fvit=args.fvit, short=args.short,
+                siglip_clip=args.siglip_clip and os.path.abspath(args.siglip_clip))
     out = os.path.abspath(args.out)
     data = os.path.join(out, 'data')
     known = list(DECLIP_ROWS) if args.declip else list(ROWS) + list(HEAD_ROWS) + list(QUANT_ROWS)
     if args.row:
-        if args.row in QUANT_ROWS or args.row in HEAD_ROWS:
-            fn = run_quant_row if args.row in QUANT_ROWS else run_head_row
-            print(json.dumps(fn(args.row, data, out, size, args.seed)))
-        else:
-            print(json.dumps(run_row(args.row, data, out, size, args.seed, siglip_clip=args.siglip_clip)))
+        fn = run_quant_row if args.row in QUANT_ROWS else run_head_row if args.row in HEAD_ROWS else run_row
+        print(json.dumps(fn(args.row, data, out, size, args.seed)))
         return
     if args.rows is None:
         args.rows = [r for r in known if args.fvit or r not in HEAD_ROWS]
@@ -338,8 +337,7 @@ def main():
             continue
         cmd = [sys.executable, os.path.abspath(__file__), '--out', out, '--row', row, '--seed', str(args.seed)]
         cmd += [flag for flag, on in (('--short', args.short), ('--declip', args.declip), ('--fvit', args.fvit)) if on]
-        if args.siglip_clip:
-            cmd += ['--siglip-clip', os.path.abspath(args.siglip_clip)]
+        cmd += ['--siglip-clip', size['siglip_clip']] if size['siglip_clip'] else []
         tasks[row] = (run_row_process, row, cmd, saved)
     # the rows on the baseline's student wait for it when it runs too; listed after the distillations
     order = sorted(tasks, key=lambda r: r in QUANT_ROWS or r in HEAD_ROWS)

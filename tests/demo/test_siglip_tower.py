@@ -41,13 +41,8 @@ def test_fvit_config_of_the_siglip_tower(tmp_path):
 
 
 def _variants_table():
-    import importlib.util
-    import os
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    spec = importlib.util.spec_from_file_location('variants_table', os.path.join(root, 'tools', 'variants_table.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from ..tool_modules import load_tool
+    return load_tool('variants_table')
 
 
 def test_variants_table_siglip_row_distils_the_given_siglip_clip(tmp_path):

@@ -21,11 +21,8 @@ TINY_DIM, TINY_PATCH = 64, 8
 
 def run_tool(name: str, argv):
     """``tools/NAME.py``'s ``main(argv)`` in this process (no interpreter start-up)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', os.path.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(list(argv))
+    from ..tool_modules import load_tool
+    return load_tool(name).main(list(argv))
 
 
 def load_config(name: str) -> Config:
